@@ -1,0 +1,9 @@
+//! Wire types of the APIs Tollgate speaks, spelled exactly as their JSON is.
+//!
+//! This crate owns the shape of every request and response body and the
+//! validated newtypes that parse untrusted input at the edge (a value of
+//! [`auth::Ttl`] or [`auth::ContractNumber`] that exists is valid). It does no
+//! I/O, so the server and any client can share it.
+
+pub mod auth;
+pub mod error;

@@ -1,0 +1,159 @@
+//! Auth API access tokens: what a token says, how it is issued, and the
+//! rules a Bearer token must pass on every request.
+//!
+//! A token is an ES256 JWT whose header `kid` and claim `jti` are the token
+//! id. It is accepted only while its signature holds, its issuer is ours,
+//! it has not expired, and its row still exists in the store (deleting the
+//! row revokes it, on every node, at the next request).
+
+use serde::{Deserialize, Serialize};
+
+use crate::jwt::{self, JwtError};
+use crate::keys::KeyRing;
+use crate::store::{AuthTokenRecord, BearerLookup, Membership, Store, StoreError};
+
+/// Clock skew tolerated on `nbf` and `iat` between nodes.
+const LEEWAY_SECONDS: i64 = 60;
+
+/// The claims of an access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub sub: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: String,
+    pub identity: Identity,
+}
+
+/// Who the token speaks for, as IONOS tokens carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    pub contract_number: i32,
+    pub role: String,
+    pub user_id: String,
+}
+
+/// Why a Bearer token was refused.
+#[derive(Debug)]
+pub enum BearerError {
+    Jwt(JwtError),
+    WrongIssuer,
+    Expired,
+    NotYetValid,
+    /// Deleted, never issued here, or its owner left the contract.
+    Revoked,
+    Store(StoreError),
+}
+
+impl std::fmt::Display for BearerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BearerError::Jwt(e) => e.fmt(f),
+            BearerError::WrongIssuer => f.write_str("the token was not issued by this service"),
+            BearerError::Expired => f.write_str("the token has expired; generate a new one"),
+            BearerError::NotYetValid => f.write_str("the token is not valid yet"),
+            BearerError::Revoked => f.write_str("the token was deleted or is unknown"),
+            BearerError::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Issues and checks access tokens with the Auth API keys.
+pub struct AccessTokens {
+    keys: KeyRing,
+    issuer: String,
+}
+
+impl AccessTokens {
+    pub fn new(keys: KeyRing, issuer: String) -> Self {
+        Self { keys, issuer }
+    }
+
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Mints a token for `user_id` in `membership`'s contract, valid `ttl` seconds.
+    /// The caller must store the record before handing out the JWT.
+    pub fn issue(
+        &self,
+        user_id: &str,
+        membership: &Membership,
+        ttl: u32,
+        now: i64,
+    ) -> (AuthTokenRecord, String) {
+        let key = self.keys.active();
+        let id = uuid::Uuid::new_v4().to_string();
+        let expires_at = now + i64::from(ttl);
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            sub: user_id.to_owned(),
+            iat: now,
+            nbf: now,
+            exp: expires_at,
+            jti: id.clone(),
+            identity: Identity {
+                contract_number: membership.contract_number,
+                role: membership.role.clone(),
+                user_id: user_id.to_owned(),
+            },
+        };
+        let jwt = jwt::encode(&key, &id, &claims);
+        let record = AuthTokenRecord {
+            id,
+            user_id: user_id.to_owned(),
+            contract_number: membership.contract_number,
+            signing_key_id: key.id().to_owned(),
+            created_at: now,
+            expires_at,
+        };
+        (record, jwt)
+    }
+
+    /// Checks a presented token completely: signature, issuer, time, and that
+    /// it still exists. Answers the stored token with its owner's membership.
+    pub async fn authenticate(
+        &self,
+        store: &Store,
+        token: &str,
+        now: i64,
+    ) -> Result<BearerLookup, BearerError> {
+        let verified = jwt::decode::<Claims>(token, &self.keys)
+            .await
+            .map_err(BearerError::Jwt)?;
+        let claims = verified.claims;
+        if claims.iss != self.issuer {
+            return Err(BearerError::WrongIssuer);
+        }
+        if claims.jti != verified.kid {
+            return Err(BearerError::Jwt(JwtError::Malformed));
+        }
+        if claims.exp <= now {
+            return Err(BearerError::Expired);
+        }
+        if claims.nbf > now + LEEWAY_SECONDS || claims.iat > now + LEEWAY_SECONDS {
+            return Err(BearerError::NotYetValid);
+        }
+        let lookup = store
+            .bearer_lookup(&verified.kid)
+            .await
+            .map_err(BearerError::Store)?
+            .ok_or(BearerError::Revoked)?;
+        if lookup.token.user_id != claims.sub
+            || lookup.token.contract_number != claims.identity.contract_number
+        {
+            return Err(BearerError::Revoked);
+        }
+        if lookup.token.expires_at <= now {
+            return Err(BearerError::Expired);
+        }
+        Ok(lookup)
+    }
+}

@@ -1,0 +1,43 @@
+//! The settings one service instance runs with.
+//!
+//! The binary fills a [`Config`] from flags and environment variables; tests
+//! build one directly. Defaults live here so both agree.
+
+use crate::identity::BootstrapAdmin;
+
+/// Where to listen when nothing is said.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// The embedded store used when nothing is said.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://tollgate.db";
+
+/// The `iss` of access tokens when nothing is said.
+pub const DEFAULT_ISSUER: &str = "tollgate";
+
+/// Everything [`crate::Application::build`] needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `HOST:PORT` to bind; port 0 picks a free port.
+    pub listen: String,
+    /// `sqlite://FILE` or `postgres://...`.
+    pub database_url: String,
+    /// The base of every `href`; `http://` + the bound address when `None`.
+    pub public_url: Option<String>,
+    /// The `iss` written into and required of every access token; nodes of
+    /// one deployment share it. Changing it invalidates issued tokens.
+    pub issuer: String,
+    /// The first owner account, created only on an empty store.
+    pub bootstrap: BootstrapAdmin,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN.to_owned(),
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            public_url: None,
+            issuer: DEFAULT_ISSUER.to_owned(),
+            bootstrap: BootstrapAdmin::default(),
+        }
+    }
+}

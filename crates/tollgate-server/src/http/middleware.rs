@@ -1,0 +1,71 @@
+//! Cross-cutting layers: one log line per request, IONOS error bodies for
+//! answers the framework produced itself, and a 500 instead of a panic.
+
+use std::any::Any;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+
+/// Logs method, path (never the query or headers), status and latency.
+pub async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    tracing::info!(
+        target: "tollgate::http",
+        "{method} {path} {} {:.3}ms",
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    response
+}
+
+/// Gives every 4xx/5xx without a JSON body (framework rejections such as a
+/// body over the size limit) the IONOS error body.
+pub async fn ionos_error_bodies(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.as_u16() < 400 || is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload-too-large",
+            "the request body is larger than this service accepts",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported-media-type",
+            "send the body as application/json",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method-not-allowed",
+            "this method is not allowed on this path",
+        ),
+        StatusCode::NOT_FOUND => ("not-found", "no such resource"),
+        s if s.is_server_error() => ("internal-error", "the service failed to handle the request"),
+        _ => ("invalid-request", "the request could not be understood"),
+    };
+    ApiError::new(status, code, message).into_response()
+}
+
+/// Turns a panic in a handler into a logged 500 with the IONOS body.
+pub fn panic_to_500(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    ApiError::internal(format!("handler panicked: {detail}")).into_response()
+}

@@ -1,0 +1,34 @@
+//! Query-string parameters as plain strings, parsed by each handler into
+//! domain types so every refusal names the offending parameter.
+
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+
+use super::error::ApiError;
+
+/// The decoded `name=value` pairs of the query string, in order.
+#[derive(Debug, Default)]
+pub struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    /// The first value given for `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| {
+                ApiError::bad_request("the query string is not valid URL-encoded UTF-8")
+            })?;
+        Ok(QueryParams(pairs))
+    }
+}

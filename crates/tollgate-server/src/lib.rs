@@ -1,0 +1,109 @@
+//! Tollgate, the service, as a library: build it from a [`Config`], then run it.
+//!
+//! The binary (`tollgate serve`) and the tests start the service the same
+//! way, through [`Application::build`], so tests exercise the real router,
+//! store and keys on a real socket.
+//!
+//! Modules, each with one job:
+//! - [`config`]: the settings one service instance runs with;
+//! - [`store`]: the persistence port (SQLite or PostgreSQL);
+//! - [`identity`]: accounts, roles, password hashing, the first owner;
+//! - [`keys`] and [`jwt`]: ES256 signing keys, JWKS, compact JWS;
+//! - [`access_tokens`]: what an Auth API token is and when it is accepted;
+//! - [`clock`]: injected time;
+//! - [`http`]: the router, the caller extractor, the API handlers.
+
+pub mod access_tokens;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod identity;
+pub mod jwt;
+pub mod keys;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::access_tokens::AccessTokens;
+use crate::clock::Clock;
+pub use crate::config::Config;
+use crate::http::AppState;
+use crate::identity::CreatedAdmin;
+use crate::keys::{AUTH_KEYS, KeyRing};
+use crate::store::Store;
+
+/// A service instance, bound to its address and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    state: Arc<AppState>,
+    created_admin: Option<CreatedAdmin>,
+}
+
+impl Application {
+    /// Opens the store (migrating it), creates the first owner account on an
+    /// empty store, loads the signing keys, and binds the listening socket.
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+        let store = Store::connect(&config.database_url).await?;
+        let created_admin =
+            identity::bootstrap_owner(&store, &config.bootstrap, clock.now()).await?;
+        let keys = KeyRing::load_or_create(&store, AUTH_KEYS, clock.now()).await?;
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+        let address = listener.local_addr()?;
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"))
+            .trim_end_matches('/')
+            .to_owned();
+        let tokens = AccessTokens::new(keys, config.issuer.clone());
+        let state = Arc::new(AppState {
+            store,
+            tokens,
+            clock,
+            public_url,
+        });
+        Ok(Application {
+            listener,
+            state,
+            created_admin,
+        })
+    }
+
+    /// The address the service listens on (useful with port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The base of every `href`.
+    pub fn public_url(&self) -> &str {
+        &self.state.public_url
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// The owner account this start created, if the store was empty.
+    pub fn created_admin(&self) -> Option<&CreatedAdmin> {
+        self.created_admin.as_ref()
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = http::router(self.state);
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}

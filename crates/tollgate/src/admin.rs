@@ -1,0 +1,181 @@
+//! `tollgate admin ...`: account administration straight on the store.
+//!
+//! These commands open the database themselves, so they work whether or not
+//! `serve` runs (SQLite in WAL mode and PostgreSQL both allow it).
+
+use std::io::BufRead;
+
+use clap::Subcommand;
+use tollgate_server::clock::{Clock, SystemClock};
+use tollgate_server::config::DEFAULT_DATABASE_URL;
+use tollgate_server::identity::{self, AccountSpec, Role};
+use tollgate_server::store::Store;
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct StoreArgs {
+    /// Database URL: sqlite://FILE or postgres://USER@HOST/DB.
+    #[arg(long, env = "TOLLGATE_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database: String,
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create an account with memberships in one or more contracts.
+    Create {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The login e-mail.
+        #[arg(long)]
+        email: String,
+        /// A contract to join (created on first use); repeat for several.
+        #[arg(long = "contract", required = true)]
+        contracts: Vec<i32>,
+        /// The role in those contracts.
+        #[arg(long, default_value = "user", value_parser = parse_role)]
+        role: Role,
+        /// A privilege to grant, e.g. accessAndManageRegistries; repeatable.
+        #[arg(long = "privilege")]
+        privileges: Vec<String>,
+        /// Read the password from one line of standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts with their contracts, roles and privileges.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Delete an account with its memberships and tokens.
+    Delete {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        email: String,
+    },
+    /// Set an account's password (generated and printed unless --password-stdin).
+    SetPassword {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
+    let AdminCommand::User { command } = command;
+    match command {
+        UserCommand::Create {
+            store,
+            email,
+            contracts,
+            role,
+            privileges,
+            password_stdin,
+        } => {
+            let store = Store::connect(&store.database).await?;
+            let (password, generated) = obtain_password(password_stdin)?;
+            let spec = AccountSpec {
+                email,
+                password,
+                contracts,
+                role,
+                privileges,
+            };
+            let id = identity::create_account(&store, &spec, SystemClock.now()).await?;
+            println!(
+                "created user {id} ({})",
+                identity::normalise_email(&spec.email)
+            );
+            if generated {
+                println!("password: {}   (shown only this once)", spec.password);
+            }
+        }
+        UserCommand::List { store } => {
+            let store = Store::connect(&store.database).await?;
+            println!(
+                "{:<36}  {:<32}  contracts (role, privileges)",
+                "id", "e-mail"
+            );
+            for user in store.list_users().await? {
+                let memberships = store.memberships_of(&user.id).await?;
+                let described: Vec<String> = memberships
+                    .iter()
+                    .map(|m| {
+                        format!(
+                            "{} ({}{}{})",
+                            m.contract_number,
+                            m.role,
+                            sep(&m.privileges),
+                            m.privileges.join(" ")
+                        )
+                    })
+                    .collect();
+                println!(
+                    "{:<36}  {:<32}  {}",
+                    user.id,
+                    user.email,
+                    described.join(", ")
+                );
+            }
+        }
+        UserCommand::Delete { store, email } => {
+            let store = Store::connect(&store.database).await?;
+            let email = identity::normalise_email(&email);
+            anyhow::ensure!(
+                store.delete_user(&email).await?,
+                "no account with e-mail {email}"
+            );
+            println!("deleted {email} with its memberships and tokens");
+        }
+        UserCommand::SetPassword {
+            store,
+            email,
+            password_stdin,
+        } => {
+            let store = Store::connect(&store.database).await?;
+            let email = identity::normalise_email(&email);
+            let (password, generated) = obtain_password(password_stdin)?;
+            let hash = identity::hash_password(&password)?;
+            anyhow::ensure!(
+                store.set_password_hash(&email, &hash).await?,
+                "no account with e-mail {email}"
+            );
+            println!("password of {email} changed");
+            if generated {
+                println!("password: {password}   (shown only this once)");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn sep(privileges: &[String]) -> &'static str {
+    if privileges.is_empty() { "" } else { ", " }
+}
+
+/// One line of standard input, or a generated secret; says which.
+fn obtain_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+    if !from_stdin {
+        return Ok((identity::generate_secret(), true));
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    anyhow::ensure!(!password.is_empty(), "no password on standard input");
+    Ok((password, false))
+}

@@ -1,0 +1,157 @@
+//! `tollgate`: serve the APIs, or administer accounts on the store directly.
+//!
+//! This file only parses the command line and hands over: `serve` to
+//! [`tollgate_server::Application`], `admin` to the [`admin`] module.
+
+mod admin;
+
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use tollgate_server::clock::SystemClock;
+use tollgate_server::config::{DEFAULT_DATABASE_URL, DEFAULT_ISSUER, DEFAULT_LISTEN};
+use tollgate_server::identity::{BootstrapAdmin, CreatedAdmin};
+use tollgate_server::{Application, Config};
+
+#[derive(Parser)]
+#[command(
+    name = "tollgate",
+    version,
+    about = "Issues and checks credentials for cloud APIs and container registries"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the HTTP service.
+    Serve(ServeArgs),
+    /// Administer the store directly (works while `serve` runs).
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TOLLGATE_LISTEN", default_value = DEFAULT_LISTEN)]
+    listen: String,
+    /// Database URL: sqlite://FILE (embedded) or postgres://USER@HOST/DB.
+    #[arg(long, env = "TOLLGATE_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database: String,
+    /// Base URL of every href (default: http:// + the listen address).
+    #[arg(long, env = "TOLLGATE_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// The `iss` of access tokens; every node of one deployment uses the same.
+    #[arg(long, env = "TOLLGATE_ISSUER", default_value = DEFAULT_ISSUER)]
+    issuer: String,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("tollgate: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Admin { command } => admin::run(command).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tollgate: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TOLLGATE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let config = Config {
+        listen: args.listen,
+        database_url: args.database,
+        public_url: args.public_url,
+        issuer: args.issuer,
+        bootstrap: BootstrapAdmin {
+            email: non_empty_env("TOLLGATE_ADMIN_EMAIL"),
+            password: non_empty_env("TOLLGATE_ADMIN_PASSWORD"),
+            contract: non_empty_env("TOLLGATE_ADMIN_CONTRACT")
+                .map(|c| c.parse::<i32>())
+                .transpose()
+                .map_err(|_| {
+                    anyhow::anyhow!("TOLLGATE_ADMIN_CONTRACT must be a positive 32-bit integer")
+                })?,
+        },
+    };
+    let app = Application::build(config, Arc::new(SystemClock)).await?;
+    if let Some(admin) = app.created_admin() {
+        announce_admin(admin, app.public_url());
+    }
+    tracing::info!(
+        "tollgate listening on {} (public URL {})",
+        app.address(),
+        app.public_url()
+    );
+    app.run_until(shutdown_signal()).await?;
+    tracing::info!("tollgate stopped");
+    Ok(())
+}
+
+fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Shows the first owner account once, on standard output, apart from the logs.
+fn announce_admin(admin: &CreatedAdmin, public_url: &str) {
+    println!("================================================================");
+    println!("Tollgate created the first owner account on this empty store:");
+    println!("  e-mail:   {}", admin.email);
+    match &admin.generated_password {
+        Some(password) => println!("  password: {password}   (shown only this once)"),
+        None => println!("  password: (from TOLLGATE_ADMIN_PASSWORD)"),
+    }
+    println!("  contract: {}", admin.contract);
+    println!(
+        "Try: curl -u '{}:PASSWORD' {public_url}/auth/v1/tokens/generate",
+        admin.email
+    );
+    println!("================================================================");
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

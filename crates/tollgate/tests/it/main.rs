@@ -1,0 +1,9 @@
+//! Integration tests: the real service on a random port, a fresh store per
+//! test, spoken to over HTTP. One test binary keeps link time low.
+
+mod admin_cli;
+mod auth_api;
+mod auth_errors;
+mod contracts;
+mod durability;
+mod support;
