@@ -9,6 +9,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::parse::{ParseError, truncate};
+
 /// `Jwt`: the answer of `GET /tokens/generate`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jwt {
@@ -154,23 +156,6 @@ impl FromStr for Criteria {
             ))),
         }
     }
-}
-
-/// Why a parameter was refused, phrased for the person who sent it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError(pub String);
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ParseError {}
-
-/// Echoes at most 64 characters of untrusted input back in a message.
-fn truncate(s: &str) -> String {
-    s.chars().take(64).collect()
 }
 
 #[cfg(test)]

@@ -2,8 +2,11 @@
 //!
 //! This crate owns the shape of every request and response body and the
 //! validated newtypes that parse untrusted input at the edge (a value of
-//! [`auth::Ttl`] or [`auth::ContractNumber`] that exists is valid). It does no
+//! [`auth::Ttl`] or [`registry_rules::TokenName`] that exists is valid). It does no
 //! I/O, so the server and any client can share it.
 
 pub mod auth;
 pub mod error;
+pub mod parse;
+pub mod registry;
+pub mod registry_rules;

@@ -90,7 +90,7 @@ impl AccessTokens {
         now: i64,
     ) -> (AuthTokenRecord, String) {
         let key = self.keys.active();
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = uuid::Uuid::now_v7().to_string();
         let expires_at = now + i64::from(ttl);
         let claims = Claims {
             iss: self.issuer.clone(),

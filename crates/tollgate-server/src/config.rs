@@ -14,6 +14,12 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://tollgate.db";
 /// The `iss` of access tokens when nothing is said.
 pub const DEFAULT_ISSUER: &str = "tollgate";
 
+/// The domain under which registries get their hostnames when nothing is said.
+pub const DEFAULT_REGISTRY_DOMAIN: &str = "cr.localhost";
+
+/// The registry locations offered when nothing is said, comma-separated.
+pub const DEFAULT_LOCATIONS: &str = "de/fra,de/txl";
+
 /// Everything [`crate::Application::build`] needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -26,6 +32,10 @@ pub struct Config {
     /// The `iss` written into and required of every access token; nodes of
     /// one deployment share it. Changing it invalidates issued tokens.
     pub issuer: String,
+    /// A registry named `n` gets the hostname `n.<registry_domain>`.
+    pub registry_domain: String,
+    /// The location ids a registry may be created in.
+    pub locations: Vec<String>,
     /// The first owner account, created only on an empty store.
     pub bootstrap: BootstrapAdmin,
 }
@@ -37,6 +47,8 @@ impl Default for Config {
             database_url: DEFAULT_DATABASE_URL.to_owned(),
             public_url: None,
             issuer: DEFAULT_ISSUER.to_owned(),
+            registry_domain: DEFAULT_REGISTRY_DOMAIN.to_owned(),
+            locations: DEFAULT_LOCATIONS.split(',').map(str::to_owned).collect(),
             bootstrap: BootstrapAdmin::default(),
         }
     }

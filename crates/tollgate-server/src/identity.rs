@@ -11,7 +11,6 @@ use std::sync::OnceLock;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use base64::Engine;
 use rand_core::{OsRng, RngCore};
 
 use crate::store::{Membership, NewUser, Store, StoreError};
@@ -107,11 +106,9 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password(&generate_secret()).unwrap_or_default())
 }
 
-/// A random secret with 192 bits of entropy, URL-safe, for generated passwords.
+/// A generated account password: 192 random bits, URL-safe.
 pub fn generate_secret() -> String {
-    let mut bytes = [0u8; 24];
-    OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    crate::secrets::random_secret(24)
 }
 
 /// A request to create an account, before hashing.

@@ -10,6 +10,7 @@
 //! - [`identity`]: accounts, roles, password hashing, the first owner;
 //! - [`keys`] and [`jwt`]: ES256 signing keys, JWKS, compact JWS;
 //! - [`access_tokens`]: what an Auth API token is and when it is accepted;
+//! - [`secrets`]: generated secrets (registry token passwords) and digests;
 //! - [`clock`]: injected time;
 //! - [`http`]: the router, the caller extractor, the API handlers.
 
@@ -20,6 +21,7 @@ pub mod http;
 pub mod identity;
 pub mod jwt;
 pub mod keys;
+pub mod secrets;
 pub mod store;
 
 use std::future::Future;
@@ -62,11 +64,17 @@ impl Application {
             .trim_end_matches('/')
             .to_owned();
         let tokens = AccessTokens::new(keys, config.issuer.clone());
+        anyhow::ensure!(
+            !config.locations.is_empty(),
+            "at least one registry location is needed"
+        );
         let state = Arc::new(AppState {
             store,
             tokens,
             clock,
             public_url,
+            registry_domain: config.registry_domain.trim_matches('.').to_owned(),
+            locations: config.locations.clone(),
         });
         Ok(Application {
             listener,

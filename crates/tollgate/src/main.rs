@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use tollgate_server::clock::SystemClock;
-use tollgate_server::config::{DEFAULT_DATABASE_URL, DEFAULT_ISSUER, DEFAULT_LISTEN};
+use tollgate_server::config::{
+    DEFAULT_DATABASE_URL, DEFAULT_ISSUER, DEFAULT_LISTEN, DEFAULT_LOCATIONS,
+    DEFAULT_REGISTRY_DOMAIN,
+};
 use tollgate_server::identity::{BootstrapAdmin, CreatedAdmin};
 use tollgate_server::{Application, Config};
 
@@ -49,6 +52,12 @@ struct ServeArgs {
     /// The `iss` of access tokens; every node of one deployment uses the same.
     #[arg(long, env = "TOLLGATE_ISSUER", default_value = DEFAULT_ISSUER)]
     issuer: String,
+    /// Registries get the hostname <name>.<domain>.
+    #[arg(long, env = "TOLLGATE_REGISTRY_DOMAIN", default_value = DEFAULT_REGISTRY_DOMAIN)]
+    registry_domain: String,
+    /// Comma-separated location ids a registry may be created in.
+    #[arg(long, env = "TOLLGATE_LOCATIONS", value_delimiter = ',', default_value = DEFAULT_LOCATIONS)]
+    locations: Vec<String>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -89,6 +98,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         database_url: args.database,
         public_url: args.public_url,
         issuer: args.issuer,
+        registry_domain: args.registry_domain,
+        locations: args
+            .locations
+            .into_iter()
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .collect(),
         bootstrap: BootstrapAdmin {
             email: non_empty_env("TOLLGATE_ADMIN_EMAIL"),
             password: non_empty_env("TOLLGATE_ADMIN_PASSWORD"),

@@ -19,13 +19,14 @@ use tollgate_api::auth::{CONTRACT_HEADER, ContractNumber};
 use super::AppState;
 use super::error::ApiError;
 use crate::access_tokens::BearerError;
-use crate::identity;
-use crate::store::Membership;
+use crate::identity::{self, MANAGE_REGISTRIES};
+use crate::store::{Change, Membership};
 
 /// An authenticated caller acting within one contract.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user_id: String,
+    pub email: String,
     pub membership: Membership,
     pub method: AuthMethod,
 }
@@ -43,6 +44,43 @@ pub enum AuthMethod {
 impl Caller {
     pub fn contract(&self) -> i32 {
         self.membership.contract_number
+    }
+
+    /// A change made now by this caller, for audit columns.
+    pub fn change(&self, at: i64) -> Change {
+        Change {
+            at,
+            by: self.email.clone(),
+            by_user_id: self.user_id.clone(),
+        }
+    }
+}
+
+/// A caller allowed to manage the registries of their contract: its owner,
+/// its admins, and users holding `accessAndManageRegistries`. Anyone else
+/// authenticated is refused with 403.
+#[derive(Debug, Clone)]
+pub struct RegistryManager(pub Caller);
+
+impl FromRequestParts<Arc<AppState>> for RegistryManager {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let m = &caller.membership;
+        let allowed = matches!(m.role.as_str(), "owner" | "admin")
+            || m.privileges.iter().any(|p| p == MANAGE_REGISTRIES);
+        if allowed {
+            Ok(RegistryManager(caller))
+        } else {
+            Err(ApiError::forbidden(format!(
+                "managing registries needs the owner or admin role or the {MANAGE_REGISTRIES} privilege in contract {}",
+                m.contract_number
+            )))
+        }
     }
 }
 
@@ -126,6 +164,7 @@ async fn basic(
     let membership = choose_contract(memberships, requested)?;
     Ok(Caller {
         user_id: user.id,
+        email: user.email,
         membership,
         method: AuthMethod::Basic,
     })
@@ -188,6 +227,7 @@ async fn bearer(
     }
     Ok(Caller {
         user_id: lookup.token.user_id,
+        email: lookup.email,
         membership: lookup.membership,
         method: AuthMethod::Bearer {
             token_id: lookup.token.id,

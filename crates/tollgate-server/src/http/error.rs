@@ -75,6 +75,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict => ApiError::conflict("the resource already exists"),
+            StoreError::MissingParent => {
+                ApiError::not_found("the resource this one belongs to no longer exists")
+            }
             StoreError::Backend(e) => ApiError::unavailable(e),
         }
     }

@@ -7,9 +7,12 @@
 mod auth_api;
 mod caller;
 pub mod error;
+mod json;
 mod meta;
 mod middleware;
 mod query;
+mod registries;
+mod registry_tokens;
 
 use std::sync::Arc;
 
@@ -32,6 +35,10 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The base of every `href`, without a trailing slash.
     pub public_url: String,
+    /// Registries get the hostname `<name>.<registry_domain>`.
+    pub registry_domain: String,
+    /// The location ids a registry may be created in.
+    pub locations: Vec<String>,
 }
 
 /// The complete application router.
@@ -40,6 +47,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(meta::health))
         .route("/.well-known/jwks.json", get(meta::jwks))
         .nest("/auth/v1", auth_api::routes())
+        .nest(
+            "/containerregistries",
+            registries::routes().merge(registry_tokens::routes()),
+        )
         .fallback(meta::unknown_route)
         .method_not_allowed_fallback(meta::method_not_allowed)
         .with_state(state)

@@ -24,6 +24,7 @@ pub struct AuthTokenRecord {
 #[derive(Debug, Clone)]
 pub struct BearerLookup {
     pub token: AuthTokenRecord,
+    pub email: String,
     pub membership: Membership,
 }
 
@@ -49,9 +50,10 @@ impl Store {
     /// The token with its owner's current membership, if the token still exists.
     pub async fn bearer_lookup(&self, token_id: &str) -> StoreResult<Option<BearerLookup>> {
         let sql = format!(
-            "SELECT {TOKEN_COLUMNS}, m.role, m.privileges \
+            "SELECT {TOKEN_COLUMNS}, m.role, m.privileges, u.email \
              FROM auth_tokens t \
              JOIN memberships m ON m.user_id = t.user_id AND m.contract_number = t.contract_number \
+             JOIN users u ON u.id = t.user_id \
              WHERE t.id = $1"
         );
         let row = sqlx::query(&sql)
@@ -61,6 +63,7 @@ impl Store {
         row.map(|r| {
             Ok(BearerLookup {
                 token: token_from_row(&r)?,
+                email: r.try_get("email")?,
                 membership: membership_from_row(&r)?,
             })
         })

@@ -4,10 +4,16 @@ use super::Store;
 
 /// Every migration this build knows, in order. Never edit one that has shipped:
 /// add a new file instead.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../migrations/0001_accounts_and_auth_tokens.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../migrations/0001_accounts_and_auth_tokens.sql"),
+    ),
+    (
+        2,
+        include_str!("../../migrations/0002_registries_and_registry_tokens.sql"),
+    ),
+];
 
 pub(super) async fn apply(store: &Store) -> anyhow::Result<()> {
     let pool = store.pool();

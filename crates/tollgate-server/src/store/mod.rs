@@ -9,6 +9,8 @@
 mod auth_tokens;
 mod keys;
 mod migrations;
+mod registries;
+mod registry_tokens;
 mod users;
 
 use std::str::FromStr;
@@ -19,13 +21,66 @@ use sqlx::{AnyPool, Executor};
 
 pub use auth_tokens::{AuthTokenRecord, BearerLookup};
 pub use keys::SigningKeyRecord;
+pub use registries::{RegistryPage, RegistryRecord, RegistrySettings};
+pub use registry_tokens::{RegistryTokenRecord, TokenSettings};
 pub use users::{Membership, NewUser, UserRecord};
+
+/// Who created and last changed a row, and when (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audit {
+    pub created_at: i64,
+    pub created_by: String,
+    pub created_by_user_id: String,
+    pub modified_at: Option<i64>,
+    pub modified_by: Option<String>,
+    pub modified_by_user_id: Option<String>,
+}
+
+/// One change: who made it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub at: i64,
+    pub by: String,
+    pub by_user_id: String,
+}
+
+impl Audit {
+    /// The audit of a row created by `change`.
+    pub fn created(change: &Change) -> Self {
+        Self {
+            created_at: change.at,
+            created_by: change.by.clone(),
+            created_by_user_id: change.by_user_id.clone(),
+            modified_at: None,
+            modified_by: None,
+            modified_by_user_id: None,
+        }
+    }
+
+    fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
+        use sqlx::Row;
+        Ok(Self {
+            created_at: row.try_get("created_at")?,
+            created_by: row.try_get("created_by")?,
+            created_by_user_id: row.try_get("created_by_user_id")?,
+            modified_at: row.try_get("modified_at")?,
+            modified_by: row.try_get("modified_by")?,
+            modified_by_user_id: row.try_get("modified_by_user_id")?,
+        })
+    }
+}
+
+/// The audit columns, in the order the `INSERT`s below bind them.
+const AUDIT_COLUMNS: &str =
+    "created_at, created_by, created_by_user_id, modified_at, modified_by, modified_by_user_id";
 
 /// Failures of the store, in the terms callers act on.
 #[derive(Debug)]
 pub enum StoreError {
     /// A uniqueness rule refused the write (an e-mail, a name already taken).
     Conflict,
+    /// The row the write hangs off (a registry) no longer exists.
+    MissingParent,
     /// Anything else: the database is unreachable, full, or corrupt.
     Backend(sqlx::Error),
 }
@@ -34,6 +89,7 @@ impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreError::Conflict => f.write_str("a uniqueness constraint refused the write"),
+            StoreError::MissingParent => f.write_str("the parent row of the write does not exist"),
             StoreError::Backend(e) => write!(f, "database error: {e}"),
         }
     }
@@ -45,6 +101,7 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::MissingParent,
             _ => StoreError::Backend(e),
         }
     }

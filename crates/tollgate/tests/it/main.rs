@@ -4,6 +4,9 @@
 mod admin_cli;
 mod auth_api;
 mod auth_errors;
+mod conformance;
 mod contracts;
 mod durability;
+mod registries;
+mod registry_tokens;
 mod support;

@@ -16,6 +16,7 @@ use tollgate_server::{Application, Config};
 pub const OWNER_EMAIL: &str = "owner@example.com";
 pub const OWNER_PASSWORD: &str = "owner password";
 pub const OWNER_CONTRACT: i32 = 31_000_001;
+pub const REGISTRY_DOMAIN: &str = "cr.example.test";
 
 /// A running service with its own store and clock.
 pub struct TestApp {
@@ -52,6 +53,8 @@ impl TestApp {
             database_url: database_url.clone(),
             public_url: None,
             issuer: issuer.into(),
+            registry_domain: REGISTRY_DOMAIN.into(),
+            locations: vec!["de/fra".into(), "de/txl".into()],
             bootstrap: BootstrapAdmin {
                 email: Some(OWNER_EMAIL.into()),
                 password: Some(OWNER_PASSWORD.into()),
@@ -91,12 +94,25 @@ impl TestApp {
         contracts: &[i32],
         role: Role,
     ) -> String {
+        self.create_user_with(email, password, contracts, role, &[])
+            .await
+    }
+
+    /// Like [`Self::create_user`], with privileges.
+    pub async fn create_user_with(
+        &self,
+        email: &str,
+        password: &str,
+        contracts: &[i32],
+        role: Role,
+        privileges: &[&str],
+    ) -> String {
         let spec = AccountSpec {
             email: email.into(),
             password: password.into(),
             contracts: contracts.to_vec(),
             role,
-            privileges: vec![],
+            privileges: privileges.iter().map(|p| p.to_string()).collect(),
         };
         identity::create_account(&self.store, &spec, self.clock.now())
             .await

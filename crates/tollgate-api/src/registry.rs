@@ -1,0 +1,283 @@
+//! The Container Registry API (`/containerregistries`): its models, spelled
+//! as the official OpenAPI document and the 1.2.1 SDK spell them.
+//!
+//! Response models serialize every documented field; request models accept
+//! what the official SDK sends. The rules a value must obey live in
+//! [`crate::registry_rules`].
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// `ApiResourceMetadata`: who made and last changed a resource, and its state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    pub created_by: String,
+    pub created_by_user_id: String,
+    pub created_date: String,
+    pub last_modified_by: Option<String>,
+    pub last_modified_by_user_id: Option<String>,
+    pub last_modified_date: Option<String>,
+    pub state: String,
+}
+
+/// `PaginationLinks`: absent pages are the empty string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaginationLinks {
+    #[serde(rename = "self")]
+    pub self_: String,
+    pub previous: String,
+    pub next: String,
+}
+
+/// `WeeklySchedule` of the garbage collection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeeklySchedule {
+    pub days: Vec<String>,
+    pub time: String,
+}
+
+/// `StorageUsage`: this service stores no images, so always zero bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageUsage {
+    pub bytes: i64,
+    pub updated_at: Option<String>,
+}
+
+/// `RegistryFeatures` (SDK 1.2.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryFeatures {
+    #[serde(default)]
+    pub vulnerability_scanning: Option<FeatureToggle>,
+}
+
+/// `FeatureVulnerabilityScanning`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureToggle {
+    pub enabled: bool,
+}
+
+/// `RegistryProperties` as answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryProperties {
+    pub name: String,
+    pub location: String,
+    pub hostname: String,
+    pub garbage_collection_schedule: WeeklySchedule,
+    pub storage_usage: StorageUsage,
+    pub features: RegistryFeatures,
+    pub api_subnet_allow_list: Vec<String>,
+}
+
+/// `RegistryResponse` (also `PostRegistryOutput`, `PutRegistryOutput`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryResponse {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub href: String,
+    pub metadata: Metadata,
+    pub properties: RegistryProperties,
+}
+
+/// `Pagination` of the registry list: an opaque token, empty on the last page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryPagination {
+    pub limit: i64,
+    pub token: String,
+}
+
+/// `RegistriesResponse`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistriesResponse {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub href: String,
+    pub items: Vec<RegistryResponse>,
+    pub pagination: RegistryPagination,
+    #[serde(rename = "_links")]
+    pub links: PaginationLinks,
+}
+
+/// `PostRegistryProperties`, also the body of `PUT`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostRegistryProperties {
+    pub name: String,
+    pub location: String,
+    #[serde(default)]
+    pub garbage_collection_schedule: Option<WeeklySchedule>,
+    #[serde(default)]
+    pub features: Option<RegistryFeatures>,
+    #[serde(default)]
+    pub api_subnet_allow_list: Option<Vec<String>>,
+}
+
+/// `PostRegistryInput` and `PutRegistryInput`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostRegistryInput {
+    pub properties: PostRegistryProperties,
+}
+
+/// `PatchRegistryInput`: absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatchRegistryInput {
+    #[serde(default)]
+    pub garbage_collection_schedule: Option<WeeklySchedule>,
+    #[serde(default)]
+    pub features: Option<RegistryFeatures>,
+    #[serde(default)]
+    pub api_subnet_allow_list: Option<Vec<String>>,
+}
+
+/// `Scope`: a repository name or pattern and the actions allowed on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub name: String,
+    pub actions: Vec<String>,
+}
+
+/// `Credentials`: the password is the empty string except in the answer
+/// that created the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// `TokenProperties` as answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenProperties {
+    pub name: String,
+    pub credentials: Credentials,
+    pub expiry_date: Option<String>,
+    pub scopes: Vec<Scope>,
+    pub status: String,
+}
+
+/// `TokenResponse` (also `PostTokenOutput`, `PutTokenOutput`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub href: String,
+    pub metadata: Metadata,
+    pub properties: TokenProperties,
+}
+
+/// `TokensResponse`: one page of a registry's tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokensResponse {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub href: String,
+    pub items: Vec<TokenResponse>,
+    pub offset: i64,
+    pub limit: i64,
+    pub count: i64,
+    pub total: i64,
+    #[serde(rename = "_links")]
+    pub links: PaginationLinks,
+}
+
+/// `PostTokenProperties`, also the body of `PUT`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostTokenProperties {
+    pub name: String,
+    #[serde(default)]
+    pub expiry_date: Option<String>,
+    #[serde(default)]
+    pub scopes: Option<Vec<Scope>>,
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// `PostTokenInput` and `PutTokenInput`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostTokenInput {
+    pub properties: PostTokenProperties,
+}
+
+/// `PatchTokenInput`: an absent field stays; `expiryDate: null` clears the date.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatchTokenInput {
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expiry_date: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<Scope>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// Tells a present `null` (`Some(None)`) from an absent field (`None`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// `Location`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    pub id: String,
+}
+
+/// `LocationsResponse`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationsResponse {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub href: String,
+    pub items: Vec<Location>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_tells_null_from_absent() {
+        let absent: PatchTokenInput = serde_json::from_str(r#"{"status": "disabled"}"#).unwrap();
+        assert_eq!(absent.expiry_date, None);
+        let null: PatchTokenInput = serde_json::from_str(r#"{"expiryDate": null}"#).unwrap();
+        assert_eq!(null.expiry_date, Some(None));
+        let set: PatchTokenInput =
+            serde_json::from_str(r#"{"expiryDate": "2030-01-01T00:00:00Z"}"#).unwrap();
+        assert_eq!(set.expiry_date, Some(Some("2030-01-01T00:00:00Z".into())));
+    }
+
+    #[test]
+    fn links_and_types_use_the_documented_names() {
+        let links = PaginationLinks {
+            self_: "s".into(),
+            previous: "p".into(),
+            next: "n".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&links).unwrap(),
+            serde_json::json!({"self": "s", "previous": "p", "next": "n"})
+        );
+        let scope: Scope =
+            serde_json::from_str(r#"{"type": "repository", "name": "*", "actions": ["pull"]}"#)
+                .unwrap();
+        assert_eq!(scope.type_, "repository");
+    }
+}

@@ -1,0 +1,549 @@
+//! The rules of the Container Registry API, as types that parse untrusted
+//! input: names, scopes, statuses, schedules, subnets, dates, page bounds.
+//!
+//! A value of one of these types is valid by construction; every refusal is a
+//! [`ParseError`] whose message names the field and says what is allowed.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::parse::{ParseError, truncate};
+use crate::registry::Scope;
+
+/// A registry name: `^[a-z][-a-z0-9]{1,61}[a-z0-9]$`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RegistryName(String);
+
+impl RegistryName {
+    pub fn parse(field: &str, s: &str) -> Result<Self, ParseError> {
+        let b = s.as_bytes();
+        let ok = (3..=63).contains(&b.len())
+            && b[0].is_ascii_lowercase()
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+            && b[b.len() - 1] != b'-';
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ParseError::new(format!(
+                "{field} {:?} is not a valid registry name: 3 to 63 characters a-z, 0-9 or -, starting with a letter and ending with a letter or digit",
+                truncate(s)
+            )))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A token name: `^[A-Za-z][-A-Za-z0-9]{0,61}[A-Za-z0-9]$`; also the username.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TokenName(String);
+
+impl TokenName {
+    pub fn parse(field: &str, s: &str) -> Result<Self, ParseError> {
+        let b = s.as_bytes();
+        let ok = (2..=63).contains(&b.len())
+            && b[0].is_ascii_alphabetic()
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+            && b[b.len() - 1] != b'-';
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ParseError::new(format!(
+                "{field} {:?} is not a valid token name: 2 to 63 characters A-Z, a-z, 0-9 or -, starting with a letter and ending with a letter or digit",
+                truncate(s)
+            )))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a registry token may do in a repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Pull,
+    Push,
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Pull => "pull",
+            Action::Push => "push",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+impl FromStr for Action {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "pull" => Ok(Action::Pull),
+            "push" => Ok(Action::Push),
+            "delete" => Ok(Action::Delete),
+            _ => Err(()),
+        }
+    }
+}
+
+/// A validated scope: a repository name or `*` pattern, and a non-empty set
+/// of actions in canonical order (pull, push, delete).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeRule {
+    pub name: String,
+    pub actions: Vec<Action>,
+}
+
+impl ScopeRule {
+    /// Parses `scopes[index]` of a request.
+    pub fn parse(field: &str, scope: &Scope) -> Result<Self, ParseError> {
+        if scope.type_ != "repository" {
+            return Err(ParseError::new(format!(
+                "{field}.type must be \"repository\", got {:?}",
+                truncate(&scope.type_)
+            )));
+        }
+        validate_repository_pattern(&format!("{field}.name"), &scope.name)?;
+        if scope.actions.is_empty() {
+            return Err(ParseError::new(format!(
+                "{field}.actions must name at least one of pull, push, delete"
+            )));
+        }
+        let mut actions = Vec::with_capacity(3);
+        for action in &scope.actions {
+            let parsed: Action = action.parse().map_err(|()| {
+                ParseError::new(format!(
+                    "{field}.actions contains {:?}: allowed actions are pull, push and delete",
+                    truncate(action)
+                ))
+            })?;
+            actions.push(parsed);
+        }
+        actions.sort_unstable();
+        actions.dedup();
+        Ok(Self {
+            name: scope.name.clone(),
+            actions,
+        })
+    }
+
+    /// The wire form.
+    pub fn to_wire(&self) -> Scope {
+        Scope {
+            type_: "repository".to_owned(),
+            name: self.name.clone(),
+            actions: self.actions.iter().map(|a| a.as_str().to_owned()).collect(),
+        }
+    }
+}
+
+/// Parses a request's scope list (`null` or absent means none).
+pub fn parse_scopes(field: &str, scopes: Option<&[Scope]>) -> Result<Vec<ScopeRule>, ParseError> {
+    const MAX_SCOPES: usize = 100;
+    let scopes = scopes.unwrap_or_default();
+    if scopes.len() > MAX_SCOPES {
+        return Err(ParseError::new(format!(
+            "{field} may hold at most {MAX_SCOPES} scopes"
+        )));
+    }
+    scopes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ScopeRule::parse(&format!("{field}[{i}]"), s))
+        .collect()
+}
+
+/// A repository name (`team/app`) or a pattern where `*` stands for any run
+/// of characters, `/` included (`*`, `team/*`).
+fn validate_repository_pattern(field: &str, name: &str) -> Result<(), ParseError> {
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-/*".contains(&c))
+        && !name.starts_with('/')
+        && !name.ends_with('/')
+        && !name.contains("//");
+    if ok {
+        Ok(())
+    } else {
+        Err(ParseError::new(format!(
+            "{field} {:?} is not a repository name or pattern: use a-z, 0-9, '.', '_', '-', '/' between path components, and '*' as a wildcard",
+            truncate(name)
+        )))
+    }
+}
+
+/// A token's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenStatus {
+    Enabled,
+    Disabled,
+}
+
+impl TokenStatus {
+    pub fn parse(field: &str, s: &str) -> Result<Self, ParseError> {
+        match s {
+            "enabled" => Ok(Self::Enabled),
+            "disabled" => Ok(Self::Disabled),
+            other => Err(ParseError::new(format!(
+                "{field} must be \"enabled\" or \"disabled\", got {:?}",
+                truncate(other)
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enabled => "enabled",
+            Self::Disabled => "disabled",
+        }
+    }
+}
+
+/// The days of the week, spelled as the API spells them.
+pub const DAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+/// A validated garbage-collection schedule: distinct days in week order and
+/// a UTC time of day rendered `HH:MM:SS+00:00`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GcSchedule {
+    pub days: Vec<String>,
+    pub time: String,
+}
+
+impl GcSchedule {
+    pub fn parse(field: &str, days: &[String], time: &str) -> Result<Self, ParseError> {
+        let mut indices = Vec::with_capacity(days.len());
+        for day in days {
+            let index = DAYS.iter().position(|d| d == day).ok_or_else(|| {
+                ParseError::new(format!(
+                    "{field}.days contains {:?}: use Monday, Tuesday, Wednesday, Thursday, Friday, Saturday or Sunday",
+                    truncate(day)
+                ))
+            })?;
+            indices.push(index);
+        }
+        indices.sort_unstable();
+        indices.dedup();
+        Ok(Self {
+            days: indices.into_iter().map(|i| DAYS[i].to_owned()).collect(),
+            time: parse_time_of_day(&format!("{field}.time"), time)?,
+        })
+    }
+}
+
+/// `HH:MM:SS`, optionally with `Z` or `+00:00`; answers `HH:MM:SS+00:00`.
+fn parse_time_of_day(field: &str, s: &str) -> Result<String, ParseError> {
+    let clock = s
+        .strip_suffix("+00:00")
+        .or_else(|| s.strip_suffix('Z'))
+        .unwrap_or(s);
+    let parts: Vec<&str> = clock.split(':').collect();
+    let numbers: Option<Vec<u32>> = parts
+        .iter()
+        .map(|p| (p.len() == 2).then(|| p.parse::<u32>().ok()).flatten())
+        .collect();
+    match numbers.as_deref() {
+        Some([h, m, sec]) if *h < 24 && *m < 60 && *sec < 60 => {
+            Ok(format!("{h:02}:{m:02}:{sec:02}+00:00"))
+        }
+        _ => Err(ParseError::new(format!(
+            "{field} {:?} is not a UTC time of day: use HH:MM:SS, optionally followed by +00:00 or Z",
+            truncate(s)
+        ))),
+    }
+}
+
+/// One entry of `apiSubnetAllowList`: an address, or a network in CIDR form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subnet {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl Subnet {
+    pub fn parse(field: &str, s: &str) -> Result<Self, ParseError> {
+        let bad = || {
+            ParseError::new(format!(
+                "{field} {:?} is not an IPv4/IPv6 address or CIDR (e.g. 192.0.2.0/24, 2001:db8::/32)",
+                truncate(s)
+            ))
+        };
+        let (address, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let network: IpAddr = address.parse().map_err(|_| bad())?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) if !p.is_empty() && p.len() <= 3 && p.bytes().all(|c| c.is_ascii_digit()) => {
+                p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?
+            }
+            Some(_) => return Err(bad()),
+        };
+        Ok(Self { network, prefix })
+    }
+
+    /// Whether `address` lies in this subnet.
+    pub fn contains(&self, address: IpAddr) -> bool {
+        match (self.network, address) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                prefix_match(&net.octets(), &ip.octets(), self.prefix)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                prefix_match(&net.octets(), &ip.octets(), self.prefix)
+            }
+            (IpAddr::V6(net), IpAddr::V4(ip)) => {
+                prefix_match(&net.octets(), &ip.to_ipv6_mapped().octets(), self.prefix)
+            }
+            (IpAddr::V4(net), IpAddr::V6(ip)) => ip
+                .to_ipv4_mapped()
+                .is_some_and(|ip| prefix_match(&net.octets(), &ip.octets(), self.prefix)),
+        }
+    }
+}
+
+fn prefix_match(net: &[u8], ip: &[u8], prefix: u8) -> bool {
+    let full = usize::from(prefix / 8);
+    let rest = prefix % 8;
+    if net[..full] != ip[..full] {
+        return false;
+    }
+    if rest == 0 {
+        return true;
+    }
+    let mask = 0xffu8 << (8 - rest);
+    net[full] & mask == ip[full] & mask
+}
+
+/// The most entries `apiSubnetAllowList` may hold.
+pub const MAX_ALLOW_LIST: usize = 25;
+
+/// Validates an allow list; answers it trimmed, as given.
+pub fn parse_allow_list(field: &str, entries: &[String]) -> Result<Vec<String>, ParseError> {
+    if entries.len() > MAX_ALLOW_LIST {
+        return Err(ParseError::new(format!(
+            "{field} may hold at most {MAX_ALLOW_LIST} entries, got {}",
+            entries.len()
+        )));
+    }
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let e = e.trim();
+            Subnet::parse(&format!("{field}[{i}]"), e).map(|_| e.to_owned())
+        })
+        .collect()
+}
+
+/// Parses an RFC 3339 date-time into Unix seconds (fractions dropped).
+pub fn parse_date_time(field: &str, s: &str) -> Result<i64, ParseError> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|_| {
+            ParseError::new(format!(
+                "{field} {:?} is not an RFC 3339 date-time such as 2030-01-31T12:00:00Z",
+                truncate(s)
+            ))
+        })
+}
+
+/// The `offset` of a token list: a non-negative integer.
+pub fn parse_offset(s: &str) -> Result<u64, ParseError> {
+    s.parse::<u64>()
+        .ok()
+        .filter(|o| *o <= i64::MAX as u64)
+        .ok_or_else(|| {
+            ParseError::new(format!(
+                "offset must be a non-negative integer, got {:?}",
+                truncate(s)
+            ))
+        })
+}
+
+/// The largest page a list answers.
+pub const MAX_LIMIT: u64 = 1000;
+
+/// The `limit` of a list: an integer from 1 to [`MAX_LIMIT`].
+pub fn parse_limit(s: &str) -> Result<u64, ParseError> {
+    s.parse::<u64>()
+        .ok()
+        .filter(|l| (1..=MAX_LIMIT).contains(l))
+        .ok_or_else(|| {
+            ParseError::new(format!(
+                "limit must be an integer from 1 to {MAX_LIMIT}, got {:?}",
+                truncate(s)
+            ))
+        })
+}
+
+impl fmt::Display for RegistryName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_names_follow_the_documented_pattern() {
+        for ok in ["abc", "my-registry", "a1b", &format!("a{}", "b".repeat(62))] {
+            assert!(RegistryName::parse("name", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ab",
+            "Abc",
+            "1abc",
+            "abc-",
+            "a_bc",
+            "",
+            &format!("a{}", "b".repeat(63)),
+        ] {
+            assert!(RegistryName::parse("name", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn token_names_follow_the_documented_pattern() {
+        for ok in ["ab", "Push-Token", "a1", &format!("A{}", "b".repeat(62))] {
+            assert!(TokenName::parse("name", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "a",
+            "1a",
+            "ab-",
+            "a_b",
+            "",
+            "a b",
+            &format!("A{}", "b".repeat(63)),
+        ] {
+            assert!(TokenName::parse("name", bad).is_err(), "{bad}");
+        }
+    }
+
+    fn scope(type_: &str, name: &str, actions: &[&str]) -> Scope {
+        Scope {
+            type_: type_.into(),
+            name: name.into(),
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn scopes_need_repository_type_known_actions_and_a_sane_name() {
+        let rule = ScopeRule::parse(
+            "s",
+            &scope("repository", "team/*", &["push", "pull", "push"]),
+        )
+        .unwrap();
+        assert_eq!(rule.actions, [Action::Pull, Action::Push]);
+        assert!(ScopeRule::parse("s", &scope("registry", "*", &["pull"])).is_err());
+        assert!(ScopeRule::parse("s", &scope("repository", "*", &[])).is_err());
+        assert!(ScopeRule::parse("s", &scope("repository", "*", &["admin"])).is_err());
+        for bad in ["", "/a", "a/", "a//b", "A", "a b"] {
+            assert!(
+                ScopeRule::parse("s", &scope("repository", bad, &["pull"])).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn schedules_normalise_days_and_time() {
+        let s = GcSchedule::parse(
+            "g",
+            &["Sunday".into(), "Monday".into(), "Monday".into()],
+            "04:17:00",
+        )
+        .unwrap();
+        assert_eq!(s.days, ["Monday", "Sunday"]);
+        assert_eq!(s.time, "04:17:00+00:00");
+        assert_eq!(
+            GcSchedule::parse("g", &[], "01:23:00Z").unwrap().time,
+            "01:23:00+00:00"
+        );
+        assert!(GcSchedule::parse("g", &["monday".into()], "01:00:00").is_err());
+        for bad in ["24:00:00", "1:00:00", "01:00", "01:00:00+02:00", "aa:bb:cc"] {
+            assert!(GcSchedule::parse("g", &[], bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn subnets_parse_and_match() {
+        let net = Subnet::parse("a", "192.0.2.0/24").unwrap();
+        assert!(net.contains("192.0.2.77".parse().unwrap()));
+        assert!(!net.contains("192.0.3.1".parse().unwrap()));
+        let host = Subnet::parse("a", "127.0.0.1").unwrap();
+        assert!(host.contains("127.0.0.1".parse().unwrap()));
+        assert!(!host.contains("127.0.0.2".parse().unwrap()));
+        let all = Subnet::parse("a", "0.0.0.0/0").unwrap();
+        assert!(all.contains("8.8.8.8".parse().unwrap()));
+        let v6 = Subnet::parse("a", "2001:db8::/32").unwrap();
+        assert!(v6.contains("2001:db8::1".parse().unwrap()));
+        assert!(
+            Subnet::parse("a", "::ffff:10.0.0.0/104")
+                .unwrap()
+                .contains("10.1.2.3".parse().unwrap())
+        );
+        for bad in [
+            "192.0.2.0/33",
+            "2001:db8::/129",
+            "300.1.1.1",
+            "10.0.0.0/",
+            "10.0.0.0/-1",
+            "x",
+            "",
+        ] {
+            assert!(Subnet::parse("a", bad).is_err(), "{bad}");
+        }
+        let many: Vec<String> = (0..26).map(|i| format!("10.0.0.{i}")).collect();
+        assert!(parse_allow_list("a", &many).is_err());
+        assert!(parse_allow_list("a", &many[..25]).is_ok());
+    }
+
+    #[test]
+    fn dates_and_page_bounds() {
+        assert_eq!(
+            parse_date_time("d", "2030-01-01T00:00:00Z").unwrap(),
+            1_893_456_000
+        );
+        assert_eq!(
+            parse_date_time("d", "2030-01-01T01:00:00.500+01:00").unwrap(),
+            1_893_456_000
+        );
+        assert!(parse_date_time("d", "2030-01-01").is_err());
+        assert_eq!(parse_offset("0").unwrap(), 0);
+        assert!(parse_offset("-1").is_err());
+        assert_eq!(parse_limit("1000").unwrap(), 1000);
+        assert!(parse_limit("0").is_err());
+        assert!(parse_limit("1001").is_err());
+        assert!(parse_limit("ten").is_err());
+    }
+}

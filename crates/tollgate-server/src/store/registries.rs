@@ -1,0 +1,218 @@
+//! Container registries, each owned by one contract.
+//!
+//! Every read and write names the caller's contract, so a registry of
+//! another contract is indistinguishable from one that does not exist.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{AUDIT_COLUMNS, Audit, Change, Store, StoreError, StoreResult};
+
+/// What a registry's owner may change after creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrySettings {
+    pub gc_days: Vec<String>,
+    pub gc_time: String,
+    pub vulnerability_scanning: bool,
+    pub api_subnet_allow_list: Vec<String>,
+}
+
+/// A registry as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryRecord {
+    pub id: String,
+    pub contract_number: i32,
+    pub name: String,
+    pub location: String,
+    pub settings: RegistrySettings,
+    pub audit: Audit,
+}
+
+/// One page of a contract's registries, and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct RegistryPage {
+    pub items: Vec<RegistryRecord>,
+    /// `(created_at, id)` of the last item, when more items follow.
+    pub next_after: Option<(i64, String)>,
+}
+
+const COLUMNS: &str = "id, contract_number, name, location, gc_days, gc_time, vulnerability_scanning, \
+     api_subnet_allow_list, created_at, created_by, created_by_user_id, modified_at, modified_by, modified_by_user_id";
+
+impl Store {
+    /// Creates a registry; a taken name or id is [`StoreError::Conflict`].
+    pub async fn insert_registry(&self, registry: &RegistryRecord) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT INTO registries (id, contract_number, name, location, gc_days, gc_time, \
+             vulnerability_scanning, api_subnet_allow_list, {AUDIT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        );
+        let s = &registry.settings;
+        let a = &registry.audit;
+        sqlx::query(&sql)
+            .bind(&registry.id)
+            .bind(i64::from(registry.contract_number))
+            .bind(&registry.name)
+            .bind(&registry.location)
+            .bind(s.gc_days.join(","))
+            .bind(&s.gc_time)
+            .bind(i64::from(s.vulnerability_scanning))
+            .bind(to_json(&s.api_subnet_allow_list))
+            .bind(a.created_at)
+            .bind(&a.created_by)
+            .bind(&a.created_by_user_id)
+            .bind(a.modified_at)
+            .bind(a.modified_by.clone())
+            .bind(a.modified_by_user_id.clone())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The contract's registry with this id.
+    pub async fn find_registry(
+        &self,
+        contract: i32,
+        id: &str,
+    ) -> StoreResult<Option<RegistryRecord>> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM registries WHERE id = $1 AND contract_number = $2");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(i64::from(contract))
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(registry_from_row).transpose()
+    }
+
+    /// Whether any contract has a registry of this name.
+    pub async fn registry_name_taken(&self, name: &str) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM registries WHERE name = $1")
+            .bind(name)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    /// Up to `limit` registries of the contract in creation order, after the
+    /// `(created_at, id)` keyset position, whose names contain `name_filter`.
+    pub async fn list_registries(
+        &self,
+        contract: i32,
+        name_filter: Option<&str>,
+        after: Option<(i64, String)>,
+        limit: u64,
+    ) -> StoreResult<RegistryPage> {
+        let pattern = format!("%{}%", escape_like(name_filter.unwrap_or_default()));
+        let (after_at, after_id) = after.unwrap_or((i64::MIN, String::new()));
+        let sql = format!(
+            "SELECT {COLUMNS} FROM registries \
+             WHERE contract_number = $1 AND name LIKE $2 ESCAPE '\\' \
+             AND (created_at > $3 OR (created_at = $3 AND id > $4)) \
+             ORDER BY created_at, id LIMIT $5"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(i64::from(contract))
+            .bind(pattern)
+            .bind(after_at)
+            .bind(after_id)
+            .bind(limit as i64 + 1)
+            .fetch_all(self.pool())
+            .await?;
+        let mut items = rows
+            .iter()
+            .map(registry_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let more = items.len() as u64 > limit;
+        items.truncate(limit as usize);
+        let next_after = more
+            .then(|| items.last().map(|r| (r.audit.created_at, r.id.clone())))
+            .flatten();
+        Ok(RegistryPage { items, next_after })
+    }
+
+    /// Replaces the changeable settings; false if the contract has no such registry.
+    pub async fn update_registry(
+        &self,
+        contract: i32,
+        id: &str,
+        settings: &RegistrySettings,
+        change: &Change,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE registries SET gc_days = $1, gc_time = $2, vulnerability_scanning = $3, \
+             api_subnet_allow_list = $4, modified_at = $5, modified_by = $6, modified_by_user_id = $7 \
+             WHERE id = $8 AND contract_number = $9",
+        )
+        .bind(settings.gc_days.join(","))
+        .bind(&settings.gc_time)
+        .bind(i64::from(settings.vulnerability_scanning))
+        .bind(to_json(&settings.api_subnet_allow_list))
+        .bind(change.at)
+        .bind(&change.by)
+        .bind(&change.by_user_id)
+        .bind(id)
+        .bind(i64::from(contract))
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes a registry and, with it, its tokens; false if there was none.
+    pub async fn delete_registry(&self, contract: i32, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM registries WHERE id = $1 AND contract_number = $2")
+            .bind(id)
+            .bind(i64::from(contract))
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub(super) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned())
+}
+
+pub(super) fn from_json<T: serde::de::DeserializeOwned>(
+    column: &str,
+    text: &str,
+) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| {
+        StoreError::Backend(sqlx::Error::Decode(format!("column {column}: {e}").into()))
+    })
+}
+
+fn registry_from_row(row: &AnyRow) -> StoreResult<RegistryRecord> {
+    let contract: i64 = row.try_get("contract_number")?;
+    let gc_days: String = row.try_get("gc_days")?;
+    let allow_list: String = row.try_get("api_subnet_allow_list")?;
+    Ok(RegistryRecord {
+        id: row.try_get("id")?,
+        contract_number: contract as i32,
+        name: row.try_get("name")?,
+        location: row.try_get("location")?,
+        settings: RegistrySettings {
+            gc_days: gc_days
+                .split(',')
+                .filter(|d| !d.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            gc_time: row.try_get("gc_time")?,
+            vulnerability_scanning: row.try_get::<i64, _>("vulnerability_scanning")? != 0,
+            api_subnet_allow_list: from_json("api_subnet_allow_list", &allow_list)?,
+        },
+        audit: Audit::from_row(row)?,
+    })
+}

@@ -1,0 +1,164 @@
+//! Registry tokens: scoped, expiring, revocable credentials of one registry.
+//!
+//! Only a SHA-256 digest of each password is stored. Callers reach tokens
+//! through a registry they already proved is theirs.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use tollgate_api::registry_rules::ScopeRule;
+
+use super::registries::{from_json, to_json};
+use super::{AUDIT_COLUMNS, Audit, Change, Store, StoreResult};
+
+/// What `PUT` and `PATCH` may change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSettings {
+    /// `enabled` or `disabled`.
+    pub status: String,
+    pub expires_at: Option<i64>,
+    pub scopes: Vec<ScopeRule>,
+}
+
+/// A registry token as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryTokenRecord {
+    pub id: String,
+    pub registry_id: String,
+    pub name: String,
+    /// Lower-case hex SHA-256 of the password.
+    pub password_digest: String,
+    pub settings: TokenSettings,
+    pub audit: Audit,
+}
+
+const COLUMNS: &str = "id, registry_id, name, password_digest, status, expires_at, scopes, \
+     created_at, created_by, created_by_user_id, modified_at, modified_by, modified_by_user_id";
+
+impl Store {
+    /// Creates a token. A name taken in the registry, or an id taken anywhere,
+    /// is `Conflict`; a registry deleted meanwhile is `MissingParent`.
+    pub async fn insert_registry_token(&self, token: &RegistryTokenRecord) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT INTO registry_tokens (id, registry_id, name, password_digest, status, expires_at, scopes, {AUDIT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        );
+        let a = &token.audit;
+        sqlx::query(&sql)
+            .bind(&token.id)
+            .bind(&token.registry_id)
+            .bind(&token.name)
+            .bind(&token.password_digest)
+            .bind(&token.settings.status)
+            .bind(token.settings.expires_at)
+            .bind(to_json(&token.settings.scopes))
+            .bind(a.created_at)
+            .bind(&a.created_by)
+            .bind(&a.created_by_user_id)
+            .bind(a.modified_at)
+            .bind(a.modified_by.clone())
+            .bind(a.modified_by_user_id.clone())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn find_registry_token(
+        &self,
+        registry_id: &str,
+        token_id: &str,
+    ) -> StoreResult<Option<RegistryTokenRecord>> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM registry_tokens WHERE id = $1 AND registry_id = $2");
+        let row = sqlx::query(&sql)
+            .bind(token_id)
+            .bind(registry_id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    /// One page of the registry's tokens in creation order, with the total count.
+    pub async fn list_registry_tokens(
+        &self,
+        registry_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(Vec<RegistryTokenRecord>, u64)> {
+        let total: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM registry_tokens WHERE registry_id = $1")
+                .bind(registry_id)
+                .fetch_one(self.pool())
+                .await?
+                .try_get("n")?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM registry_tokens WHERE registry_id = $1 \
+             ORDER BY created_at, id LIMIT $2 OFFSET $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(registry_id)
+            .bind(limit as i64)
+            .bind(offset as i64)
+            .fetch_all(self.pool())
+            .await?;
+        let items = rows
+            .iter()
+            .map(token_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((items, total.max(0) as u64))
+    }
+
+    /// Replaces status, expiry and scopes; false if the token is gone.
+    pub async fn update_registry_token(
+        &self,
+        registry_id: &str,
+        token_id: &str,
+        settings: &TokenSettings,
+        change: &Change,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE registry_tokens SET status = $1, expires_at = $2, scopes = $3, \
+             modified_at = $4, modified_by = $5, modified_by_user_id = $6 \
+             WHERE id = $7 AND registry_id = $8",
+        )
+        .bind(&settings.status)
+        .bind(settings.expires_at)
+        .bind(to_json(&settings.scopes))
+        .bind(change.at)
+        .bind(&change.by)
+        .bind(&change.by_user_id)
+        .bind(token_id)
+        .bind(registry_id)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn delete_registry_token(
+        &self,
+        registry_id: &str,
+        token_id: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM registry_tokens WHERE id = $1 AND registry_id = $2")
+            .bind(token_id)
+            .bind(registry_id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+fn token_from_row(row: &AnyRow) -> StoreResult<RegistryTokenRecord> {
+    let scopes: String = row.try_get("scopes")?;
+    Ok(RegistryTokenRecord {
+        id: row.try_get("id")?,
+        registry_id: row.try_get("registry_id")?,
+        name: row.try_get("name")?,
+        password_digest: row.try_get("password_digest")?,
+        settings: TokenSettings {
+            status: row.try_get("status")?,
+            expires_at: row.try_get("expires_at")?,
+            scopes: from_json("scopes", &scopes)?,
+        },
+        audit: Audit::from_row(row)?,
+    })
+}

@@ -1,0 +1,327 @@
+//! Registry tokens over HTTP: the once-only password, bad input, concurrency.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::registries::{CR, create_registry};
+use crate::support::*;
+
+async fn post_token(app: &TestApp, registry: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("{CR}/registries/{registry}/tokens")))
+        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_password_is_shown_once_and_stored_only_as_a_digest() {
+    let app = TestApp::spawn().await;
+    let registry = create_registry(&app, "secret-registry").await;
+    let response = post_token(
+        &app,
+        &registry,
+        &json!({"properties": {"name": "ci", "scopes": [{"type": "repository", "name": "*", "actions": ["pull"]}]}}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap();
+    let password = created["properties"]["credentials"]["password"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(password.len() >= 43, "at least 256 bits: {password}");
+    let id = created["id"].as_str().unwrap();
+    let path = format!("{CR}/registries/{registry}/tokens/{id}");
+
+    let reads = [
+        app.get(&path)
+            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+            .send()
+            .await
+            .unwrap(),
+        app.get(&format!("{CR}/registries/{registry}/tokens"))
+            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+            .send()
+            .await
+            .unwrap(),
+        app.client
+            .patch(app.url(&path))
+            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+            .json(&json!({"status": "disabled"}))
+            .send()
+            .await
+            .unwrap(),
+        app.client
+            .put(app.url(&path))
+            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+            .json(&json!({"properties": {"name": "ci"}}))
+            .send()
+            .await
+            .unwrap(),
+    ];
+    for response in reads {
+        assert_eq!(response.status(), StatusCode::OK);
+        let text = response.text().await.unwrap();
+        assert!(!text.contains(&password), "the password appears only once");
+        assert!(
+            text.contains(r#""credentials":{"username":"ci","password":""}"#),
+            "{text}"
+        );
+    }
+
+    let record = app
+        .store
+        .find_registry_token(&registry, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        record.password_digest,
+        tollgate_server::secrets::digest(&password)
+    );
+    if let Some(file) = app.database_url.strip_prefix("sqlite://") {
+        for suffix in ["", "-wal"] {
+            let bytes = std::fs::read(format!("{file}{suffix}")).unwrap_or_default();
+            assert!(
+                !bytes
+                    .windows(password.len())
+                    .any(|w| w == password.as_bytes()),
+                "the plaintext password is nowhere in the database file{suffix}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_token_bodies_get_400_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let registry = create_registry(&app, "strict-registry").await;
+    let scope = |t: &str, n: &str, a: Value| json!({"type": t, "name": n, "actions": a});
+    let cases = [
+        (json!({"properties": {"name": "a"}}), "properties.name"),
+        (json!({"properties": {"name": "1abc"}}), "properties.name"),
+        (
+            json!({"properties": {"name": "bad_name"}}),
+            "properties.name",
+        ),
+        (json!({"properties": {"name": 12}}), "properties.name"),
+        (
+            json!({"properties": {"name": "ok", "status": "on"}}),
+            "properties.status",
+        ),
+        (
+            json!({"properties": {"name": "ok", "status": true}}),
+            "properties.status",
+        ),
+        (
+            json!({"properties": {"name": "ok", "expiryDate": "tomorrow"}}),
+            "properties.expiryDate",
+        ),
+        (
+            json!({"properties": {"name": "ok", "expiryDate": "2030-13-01T00:00:00Z"}}),
+            "properties.expiryDate",
+        ),
+        (
+            json!({"properties": {"name": "ok", "scopes": [scope("registry", "*", json!(["pull"]))]}}),
+            "properties.scopes[0].type",
+        ),
+        (
+            json!({"properties": {"name": "ok", "scopes": [scope("repository", "*", json!([]))]}}),
+            "properties.scopes[0].actions",
+        ),
+        (
+            json!({"properties": {"name": "ok", "scopes": [scope("repository", "*", json!(["pull", "admin"]))]}}),
+            "properties.scopes[0].actions",
+        ),
+        (
+            json!({"properties": {"name": "ok", "scopes": [scope("repository", "Team//App", json!(["pull"]))]}}),
+            "properties.scopes[0].name",
+        ),
+        (
+            json!({"properties": {"name": "ok", "scopes": "everything"}}),
+            "properties.scopes",
+        ),
+        (
+            json!({"properties": {"name": "ok", "scopes": [{"type": "repository", "name": "*"}]}}),
+            "properties.scopes[0]",
+        ),
+    ];
+    for (body, expected) in cases {
+        let message = expect_error(
+            post_token(&app, &registry, &body).await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        assert!(message.contains(expected), "{body}: {message}");
+    }
+    let listed: Value = app
+        .get(&format!("{CR}/registries/{registry}/tokens"))
+        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["total"], 0, "nothing half-written");
+
+    let created: Value = post_token(&app, &registry, &json!({"properties": {"name": "real"}}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!(
+        "{CR}/registries/{registry}/tokens/{}",
+        created["id"].as_str().unwrap()
+    );
+    for (body, expected) in [
+        (json!({"status": "paused"}), "status"),
+        (json!({"expiryDate": 5}), "expiryDate"),
+        (json!({"expiryDate": "2030-01-01"}), "expiryDate"),
+        (
+            json!({"scopes": [{"type": "repository", "name": "*", "actions": ["fly"]}]}),
+            "scopes[0].actions",
+        ),
+    ] {
+        let response = app
+            .client
+            .patch(app.url(&path))
+            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let message = expect_error(response, StatusCode::BAD_REQUEST).await;
+        assert!(message.contains(expected), "{body}: {message}");
+    }
+    let unchanged: Value = app
+        .get(&path)
+        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unchanged["properties"]["status"], "enabled");
+    assert_eq!(unchanged["metadata"]["lastModifiedDate"], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_ids_are_checked_and_scoped_to_their_registry() {
+    let app = TestApp::spawn().await;
+    let first = create_registry(&app, "first-registry").await;
+    let second = create_registry(&app, "second-registry").await;
+    let created: Value = post_token(&app, &first, &json!({"properties": {"name": "tok"}}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let response = app
+        .get(&format!("{CR}/registries/{second}/tokens/{id}"))
+        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    expect_error(response, StatusCode::NOT_FOUND).await;
+    let response = app
+        .get(&format!("{CR}/registries/{first}/tokens/xyz"))
+        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    let message = expect_error(response, StatusCode::BAD_REQUEST).await;
+    assert!(message.contains("tokenId"), "{message}");
+    for limit in ["0", "1001", "-1", "x"] {
+        let response = app
+            .get(&format!("{CR}/registries/{first}/tokens"))
+            .query(&[("limit", limit)])
+            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+            .send()
+            .await
+            .unwrap();
+        let message = expect_error(response, StatusCode::BAD_REQUEST).await;
+        assert!(message.contains("limit"), "{message}");
+    }
+    // The same name may exist in another registry.
+    let response = post_token(&app, &second, &json!({"properties": {"name": "tok"}})).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parallel_creates_of_one_token_name_yield_one_201_and_the_rest_409() {
+    let app = TestApp::spawn().await;
+    let registry = create_registry(&app, "race-tokens").await;
+    const N: usize = 16;
+    let attempts: Vec<_> = (0..N)
+        .map(|_| {
+            let client = app.client.clone();
+            let url = app.url(&format!("{CR}/registries/{registry}/tokens"));
+            tokio::spawn(async move {
+                let response = client
+                    .post(url)
+                    .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+                    .json(&json!({"properties": {"name": "same-name"}}))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status();
+                let body: Value = response.json().await.unwrap();
+                (status, body)
+            })
+        })
+        .collect();
+    let mut created = 0;
+    let mut conflicts = 0;
+    for attempt in attempts {
+        let (status, body) = attempt.await.unwrap();
+        match status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => {
+                conflicts += 1;
+                assert_eq!(body["httpStatus"], 409);
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!((created, conflicts), (1, N - 1));
+    let listed: Value = app
+        .get(&format!("{CR}/registries/{registry}/tokens"))
+        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["items"][0]["properties"]["name"], "same-name");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_a_registry_deletes_its_tokens() {
+    let app = TestApp::spawn().await;
+    let registry = create_registry(&app, "short-lived").await;
+    let created: Value = post_token(&app, &registry, &json!({"properties": {"name": "tok"}}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let response = app
+        .delete(&format!("{CR}/registries/{registry}"))
+        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let token = app
+        .store
+        .find_registry_token(&registry, created["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert!(token.is_none(), "no orphaned token row");
+}
