@@ -20,6 +20,12 @@ pub const DEFAULT_REGISTRY_DOMAIN: &str = "cr.localhost";
 /// The registry locations offered when nothing is said, comma-separated.
 pub const DEFAULT_LOCATIONS: &str = "de/fra,de/txl";
 
+/// The `iss` of registry JWTs when nothing is said.
+pub const DEFAULT_REGISTRY_ISSUER: &str = "tollgate";
+
+/// The lifetime of registry JWTs, in seconds, when nothing is said.
+pub const DEFAULT_REGISTRY_TOKEN_TTL: i64 = 300;
+
 /// Everything [`crate::Application::build`] needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -36,6 +42,10 @@ pub struct Config {
     pub registry_domain: String,
     /// The location ids a registry may be created in.
     pub locations: Vec<String>,
+    /// The `iss` of registry JWTs; registries are configured with the same `issuer`.
+    pub registry_issuer: String,
+    /// How long a registry JWT is valid, in seconds.
+    pub registry_token_ttl: i64,
     /// The first owner account, created only on an empty store.
     pub bootstrap: BootstrapAdmin,
 }
@@ -49,6 +59,8 @@ impl Default for Config {
             issuer: DEFAULT_ISSUER.to_owned(),
             registry_domain: DEFAULT_REGISTRY_DOMAIN.to_owned(),
             locations: DEFAULT_LOCATIONS.split(',').map(str::to_owned).collect(),
+            registry_issuer: DEFAULT_REGISTRY_ISSUER.to_owned(),
+            registry_token_ttl: DEFAULT_REGISTRY_TOKEN_TTL,
             bootstrap: BootstrapAdmin::default(),
         }
     }

@@ -1,75 +1,109 @@
-//! Signing keys: generation, storage, selection, and publication as a JWKS.
+//! Signing keys: generation, storage, selection, rotation, and publication
+//! as a JWKS (Auth API) or a certificate bundle (registries).
 //!
-//! Keys are ECDSA P-256 (ES256). They live in the store, so every restart and
-//! every node signs and verifies with the same keys. Each key's id is its
-//! RFC 7638 JWK thumbprint. A node that meets a signature none of its keys
-//! verifies reloads the key set from the store (at most every few seconds),
-//! so keys added by another node are picked up without a restart.
+//! Keys are ECDSA P-256 (ES256) and live in the store, so every restart and
+//! every node signs and verifies with the same keys. Each key has two ids:
+//! its RFC 7638 JWK thumbprint (the store's id, the JWKS `kid`) and its
+//! libtrust key id (the `kid` Distribution matches against `rootcertbundle`).
+//!
+//! Lifecycle: *next* keys are published but do not sign; the *current* key
+//! is the most recently activated one and signs; *retired* keys only verify.
+//! A node reloads its keys periodically and whenever a signature matches
+//! none of them (at most every few seconds), so rotations and keys added by
+//! other nodes are picked up without a restart.
 
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey, signature::Signer, signature::Verifier};
-use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use rand_core::OsRng;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+use x509_cert::der::EncodePem;
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::SubjectPublicKeyInfoOwned;
+use x509_cert::time::{Time, Validity};
 
 use crate::store::{SigningKeyRecord, Store};
 
 /// The purpose of the keys that sign Auth API tokens.
 pub const AUTH_KEYS: &str = "auth";
 
+/// The purpose of the keys that sign registry tokens (with a published next key).
+pub const REGISTRY_KEYS: &str = "registry";
+
 /// How often a node may reload keys because of an unknown signature.
 const RELOAD_INTERVAL: Duration = Duration::from_secs(5);
 
-/// One ES256 key pair with its id and public JWK.
+/// How long the self-signed certificate of a key is valid.
+const CERTIFICATE_YEARS: u64 = 20;
+
+/// One ES256 key pair with its ids, public JWK and certificate.
 pub struct Key {
     id: String,
+    libtrust_id: String,
     signing: SigningKey,
     verifying: VerifyingKey,
     jwk: Value,
+    certificate_pem: String,
+    activated_at: Option<i64>,
+    retired_at: Option<i64>,
 }
 
 impl Key {
-    fn generate() -> Key {
-        Key::from_signing(SigningKey::random(&mut OsRng))
+    /// A fresh key as a record to store.
+    fn generate_record(
+        purpose: &str,
+        now: i64,
+        activated: bool,
+    ) -> anyhow::Result<SigningKeyRecord> {
+        let signing = SigningKey::random(&mut OsRng);
+        let pem = signing
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| anyhow::anyhow!("cannot encode a new signing key: {e}"))?;
+        Ok(SigningKeyRecord {
+            id: jwk_thumbprint(signing.verifying_key()).1,
+            purpose: purpose.to_owned(),
+            private_key_pem: pem.to_string(),
+            created_at: now,
+            activated_at: activated.then_some(now),
+            retired_at: None,
+        })
     }
 
     fn from_record(record: &SigningKeyRecord) -> anyhow::Result<Key> {
         let signing = SigningKey::from_pkcs8_pem(&record.private_key_pem).map_err(|e| {
             anyhow::anyhow!("signing key {} in the store is unreadable: {e}", record.id)
         })?;
-        Ok(Key::from_signing(signing))
-    }
-
-    fn from_signing(signing: SigningKey) -> Key {
         let verifying = *signing.verifying_key();
-        // Uncompressed SEC1: 0x04 || x (32 bytes) || y (32 bytes).
-        let point = verifying.to_encoded_point(false);
-        let (x, y) = point.as_bytes()[1..].split_at(32);
-        let (x, y) = (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y));
-        // RFC 7638: the members in lexicographic order, no whitespace.
-        let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-        let id = URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()));
-        let jwk = json!({"kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": id, "alg": "ES256", "use": "sig"});
-        Key {
+        let (jwk, id) = jwk_thumbprint(&verifying);
+        let libtrust_id = libtrust_key_id(&verifying)?;
+        let certificate_pem = self_signed_certificate(&signing, &libtrust_id, record.created_at)?;
+        Ok(Key {
             id,
+            libtrust_id,
             signing,
             verifying,
             jwk,
-        }
+            certificate_pem,
+            activated_at: record.activated_at,
+            retired_at: record.retired_at,
+        })
     }
 
+    /// The JWK thumbprint: the store's id and the JWKS `kid`.
     pub fn id(&self) -> &str {
         &self.id
     }
 
-    /// The public key as a JWK with `kid`, `alg` and `use`.
-    pub fn jwk(&self) -> &Value {
-        &self.jwk
+    /// The libtrust key id Distribution derives from the certificate's key.
+    pub fn libtrust_id(&self) -> &str {
+        &self.libtrust_id
     }
 
     /// Signs with ES256: SHA-256, deterministic nonce, 64-byte `r || s`.
@@ -84,6 +118,88 @@ impl Key {
             .map(|sig| self.verifying.verify(message, &sig).is_ok())
             .unwrap_or(false)
     }
+
+    fn is_current_candidate(&self) -> bool {
+        self.activated_at.is_some() && self.retired_at.is_none()
+    }
+}
+
+/// The public JWK (with `kid`, `alg`, `use`) and its RFC 7638 thumbprint.
+fn jwk_thumbprint(key: &VerifyingKey) -> (Value, String) {
+    // Uncompressed SEC1: 0x04 || x (32 bytes) || y (32 bytes).
+    let point = key.to_encoded_point(false);
+    let (x, y) = point.as_bytes()[1..].split_at(32);
+    let (x, y) = (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y));
+    // RFC 7638: the members in lexicographic order, no whitespace.
+    let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+    let id = URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()));
+    let jwk = json!({"kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": id, "alg": "ES256", "use": "sig"});
+    (jwk, id)
+}
+
+/// libtrust's key id: SHA-256 of the DER SubjectPublicKeyInfo, first 30
+/// bytes, base32 (RFC 4648, unpadded), in twelve groups of four joined by `:`.
+fn libtrust_key_id(key: &VerifyingKey) -> anyhow::Result<String> {
+    let der = key
+        .to_public_key_der()
+        .map_err(|e| anyhow::anyhow!("cannot encode a public key: {e}"))?;
+    let digest = Sha256::digest(der.as_bytes());
+    let encoded = base32(&digest[..30]);
+    let groups: Vec<&str> = (0..encoded.len())
+        .step_by(4)
+        .map(|i| &encoded[i..i + 4])
+        .collect();
+    Ok(groups.join(":"))
+}
+
+/// RFC 4648 base32 without padding.
+fn base32(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for &byte in bytes {
+        buffer = (buffer << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 5 {
+            out.push(ALPHABET[((buffer >> (bits - 5)) & 31) as usize] as char);
+            bits -= 5;
+        }
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// A self-signed certificate for the key, deterministic for a given key and
+/// creation time, for registries' `rootcertbundle`.
+fn self_signed_certificate(
+    signing: &SigningKey,
+    libtrust_id: &str,
+    created_at: i64,
+) -> anyhow::Result<String> {
+    let fail = |e: &dyn std::fmt::Display| {
+        anyhow::anyhow!("cannot build the certificate of key {libtrust_id}: {e}")
+    };
+    let not_before = UNIX_EPOCH + Duration::from_secs(created_at.max(0) as u64);
+    let not_after = not_before + Duration::from_secs(CERTIFICATE_YEARS * 365 * 24 * 3600);
+    let validity = Validity {
+        not_before: Time::try_from(not_before).map_err(|e| fail(&e))?,
+        not_after: Time::try_from(not_after).map_err(|e| fail(&e))?,
+    };
+    let subject: Name = format!("CN=tollgate token signer {}", libtrust_id.replace(':', ""))
+        .parse()
+        .map_err(|e| fail(&e))?;
+    let spki =
+        SubjectPublicKeyInfoOwned::from_key(*signing.verifying_key()).map_err(|e| fail(&e))?;
+    let serial =
+        SerialNumber::new(&Sha256::digest(libtrust_id.as_bytes())[..16]).map_err(|e| fail(&e))?;
+    let builder = CertificateBuilder::new(Profile::Root, serial, validity, subject, spki, signing)
+        .map_err(|e| fail(&e))?;
+    let certificate = builder
+        .build::<p256::ecdsa::DerSignature>()
+        .map_err(|e| fail(&e))?;
+    certificate.to_pem(LineEnding::LF).map_err(|e| fail(&e))
 }
 
 /// The keys of one purpose, shared by every request.
@@ -95,25 +211,26 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
-    /// Loads the purpose's keys, creating the first one on an empty store.
+    /// Loads the purpose's keys, creating a current key on an empty store and,
+    /// when `with_next`, a published next key too.
     pub async fn load_or_create(
         store: &Store,
         purpose: &'static str,
+        with_next: bool,
         now: i64,
     ) -> anyhow::Result<KeyRing> {
-        if store.signing_keys(purpose).await?.is_empty() {
-            let key = Key::generate();
-            let pem = key
-                .signing
-                .to_pkcs8_pem(LineEnding::LF)
-                .map_err(|e| anyhow::anyhow!("cannot encode a new signing key: {e}"))?;
+        let records = store.signing_keys(purpose).await?;
+        if !records
+            .iter()
+            .any(|r| r.activated_at.is_some() && r.retired_at.is_none())
+        {
             store
-                .insert_signing_key(&SigningKeyRecord {
-                    id: key.id.clone(),
-                    purpose: purpose.to_owned(),
-                    private_key_pem: pem.to_string(),
-                    created_at: now,
-                })
+                .insert_signing_key(&Key::generate_record(purpose, now, true)?)
+                .await?;
+        }
+        if with_next && !records.iter().any(|r| r.activated_at.is_none()) {
+            store
+                .insert_signing_key(&Key::generate_record(purpose, now, false)?)
                 .await?;
         }
         let keys = Self::read(store, purpose).await?;
@@ -125,7 +242,7 @@ impl KeyRing {
         })
     }
 
-    /// Reads the purpose's keys; never answers an empty set.
+    /// Reads the purpose's keys; never answers a set without a current key.
     async fn read(store: &Store, purpose: &str) -> anyhow::Result<Vec<Arc<Key>>> {
         let keys = store
             .signing_keys(purpose)
@@ -133,8 +250,20 @@ impl KeyRing {
             .iter()
             .map(|r| Key::from_record(r).map(Arc::new))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        anyhow::ensure!(!keys.is_empty(), "the store holds no {purpose} signing key");
+        anyhow::ensure!(
+            keys.iter().any(|k| k.is_current_candidate()),
+            "the store holds no current {purpose} signing key"
+        );
         Ok(keys)
+    }
+
+    /// Re-reads the keys from the store (after a rotation, say).
+    pub async fn reload(&self) -> anyhow::Result<()> {
+        let keys = Self::read(&self.store, self.purpose).await?;
+        if let Ok(mut slot) = self.keys.write() {
+            *slot = Arc::new(keys);
+        }
+        Ok(())
     }
 
     fn snapshot(&self) -> Arc<Vec<Arc<Key>>> {
@@ -144,10 +273,16 @@ impl KeyRing {
         }
     }
 
-    /// The key that signs new tokens: the oldest, so that every node agrees.
+    /// The key that signs: the most recently activated one that is not
+    /// retired (ties broken by id, so that every node agrees).
     pub fn active(&self) -> Arc<Key> {
-        // `read` never yields an empty set, so the ring always has a first key.
-        self.snapshot()[0].clone()
+        let keys = self.snapshot();
+        let current = keys
+            .iter()
+            .filter(|k| k.is_current_candidate())
+            .max_by(|a, b| (a.activated_at, &a.id).cmp(&(b.activated_at, &b.id)));
+        // `read` guarantees a current key, so the fallback is never taken.
+        current.unwrap_or(&keys[0]).clone()
     }
 
     /// The key among the ring's that verifies `signature` over `message`.
@@ -160,16 +295,10 @@ impl KeyRing {
         if !self.may_reload() {
             return None;
         }
-        match Self::read(&self.store, self.purpose).await {
-            Ok(keys) => {
-                let found = find(&keys);
-                if let Ok(mut slot) = self.keys.write() {
-                    *slot = Arc::new(keys);
-                }
-                found
-            }
+        match self.reload().await {
+            Ok(()) => find(&self.snapshot()),
             Err(e) => {
-                tracing::warn!("cannot reload signing keys: {e}");
+                tracing::warn!("cannot reload {} signing keys: {e}", self.purpose);
                 None
             }
         }
@@ -186,21 +315,65 @@ impl KeyRing {
         true
     }
 
-    /// `{"keys": [JWK, ...]}` for `/.well-known/jwks.json`.
+    /// `{"keys": [JWK, ...]}` of every key that is not retired.
     pub fn jwks(&self) -> Value {
-        let keys: Vec<Value> = self.snapshot().iter().map(|k| k.jwk.clone()).collect();
+        let keys: Vec<Value> = self
+            .snapshot()
+            .iter()
+            .filter(|k| k.retired_at.is_none())
+            .map(|k| k.jwk.clone())
+            .collect();
         json!({ "keys": keys })
     }
+
+    /// The PEM certificates of the current and next keys, current first.
+    pub fn certificate_bundle(&self) -> String {
+        let keys = self.snapshot();
+        let mut published: Vec<&Arc<Key>> =
+            keys.iter().filter(|k| k.retired_at.is_none()).collect();
+        published.sort_by_key(|k| (k.activated_at.is_none(), k.activated_at, k.id.clone()));
+        published
+            .iter()
+            .map(|k| k.certificate_pem.as_str())
+            .collect()
+    }
+}
+
+/// The libtrust key id of a stored key (for listings).
+pub fn libtrust_id_of_record(record: &SigningKeyRecord) -> anyhow::Result<String> {
+    Ok(Key::from_record(record)?.libtrust_id)
+}
+
+/// Rotates one purpose's keys in the store: the next key becomes current,
+/// the current key retires (verifying only), keys retired earlier are
+/// deleted, and a new next key is published. Running nodes pick it up on
+/// their next periodic reload.
+pub async fn rotate(store: &Store, purpose: &str, now: i64) -> anyhow::Result<()> {
+    let records = store.signing_keys(purpose).await?;
+    if !records.iter().any(|r| r.activated_at.is_none()) {
+        // No published next key (e.g. the Auth API ring): publish one first,
+        // so the rotation always has a key to activate.
+        store
+            .insert_signing_key(&Key::generate_record(purpose, now, false)?)
+            .await?;
+    }
+    let next = Key::generate_record(purpose, now, false)?;
+    store.rotate_signing_keys(purpose, &next, now).await?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn key(activated: bool) -> Key {
+        Key::from_record(&Key::generate_record(AUTH_KEYS, 1_795_700_700, activated).unwrap())
+            .unwrap()
+    }
+
     #[test]
     fn signatures_verify_only_with_their_key_and_message() {
-        let a = Key::generate();
-        let b = Key::generate();
+        let (a, b) = (key(true), key(true));
         let sig = a.sign(b"message");
         assert!(a.verify(b"message", &sig));
         assert!(!a.verify(b"other", &sig));
@@ -209,18 +382,36 @@ mod tests {
     }
 
     #[test]
-    fn key_id_is_the_jwk_thumbprint_and_survives_pem() {
-        let key = Key::generate();
+    fn ids_have_the_documented_shapes() {
+        let key = key(false);
         assert_eq!(key.id.len(), 43);
-        let pem = key.signing.to_pkcs8_pem(LineEnding::LF).unwrap();
-        let record = SigningKeyRecord {
-            id: key.id.clone(),
-            purpose: AUTH_KEYS.into(),
-            private_key_pem: pem.to_string(),
-            created_at: 0,
-        };
-        let again = Key::from_record(&record).unwrap();
-        assert_eq!(again.id, key.id);
-        assert_eq!(again.jwk["alg"], "ES256");
+        assert_eq!(key.jwk["alg"], "ES256");
+        let groups: Vec<&str> = key.libtrust_id.split(':').collect();
+        assert_eq!(groups.len(), 12);
+        assert!(groups.iter().all(|g| {
+            g.len() == 4
+                && g.bytes()
+                    .all(|c| c.is_ascii_uppercase() || (b'2'..=b'7').contains(&c))
+        }));
+    }
+
+    #[test]
+    fn base32_matches_rfc_4648_vectors() {
+        assert_eq!(base32(b""), "");
+        assert_eq!(base32(b"f"), "MY");
+        assert_eq!(base32(b"fo"), "MZXQ");
+        assert_eq!(base32(b"foo"), "MZXW6");
+        assert_eq!(base32(b"foob"), "MZXW6YQ");
+        assert_eq!(base32(b"fooba"), "MZXW6YTB");
+        assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
+    }
+
+    #[test]
+    fn certificates_are_deterministic_pem() {
+        let record = Key::generate_record(REGISTRY_KEYS, 1_795_700_700, true).unwrap();
+        let a = Key::from_record(&record).unwrap();
+        let b = Key::from_record(&record).unwrap();
+        assert!(a.certificate_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        assert_eq!(a.certificate_pem, b.certificate_pem);
     }
 }

@@ -10,6 +10,7 @@
 //! - [`identity`]: accounts, roles, password hashing, the first owner;
 //! - [`keys`] and [`jwt`]: ES256 signing keys, JWKS, compact JWS;
 //! - [`access_tokens`]: what an Auth API token is and when it is accepted;
+//! - [`registry_access`]: registry token logins, scope grants, registry JWTs;
 //! - [`secrets`]: generated secrets (registry token passwords) and digests;
 //! - [`clock`]: injected time;
 //! - [`http`]: the router, the caller extractor, the API handlers.
@@ -21,6 +22,7 @@ pub mod http;
 pub mod identity;
 pub mod jwt;
 pub mod keys;
+pub mod registry_access;
 pub mod secrets;
 pub mod store;
 
@@ -35,7 +37,8 @@ use crate::clock::Clock;
 pub use crate::config::Config;
 use crate::http::AppState;
 use crate::identity::CreatedAdmin;
-use crate::keys::{AUTH_KEYS, KeyRing};
+use crate::keys::{AUTH_KEYS, KeyRing, REGISTRY_KEYS};
+use crate::registry_access::RegistryTokenIssuer;
 use crate::store::Store;
 
 /// A service instance, bound to its address and ready to serve.
@@ -52,7 +55,13 @@ impl Application {
         let store = Store::connect(&config.database_url).await?;
         let created_admin =
             identity::bootstrap_owner(&store, &config.bootstrap, clock.now()).await?;
-        let keys = KeyRing::load_or_create(&store, AUTH_KEYS, clock.now()).await?;
+        let keys = KeyRing::load_or_create(&store, AUTH_KEYS, false, clock.now()).await?;
+        let registry_keys =
+            KeyRing::load_or_create(&store, REGISTRY_KEYS, true, clock.now()).await?;
+        anyhow::ensure!(
+            (10..=3600).contains(&config.registry_token_ttl),
+            "the registry token lifetime must be between 10 and 3600 seconds"
+        );
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
@@ -75,6 +84,11 @@ impl Application {
             public_url,
             registry_domain: config.registry_domain.trim_matches('.').to_owned(),
             locations: config.locations.clone(),
+            registry_tokens: RegistryTokenIssuer {
+                keys: registry_keys,
+                issuer: config.registry_issuer.clone(),
+                lifetime_seconds: config.registry_token_ttl,
+            },
         });
         Ok(Application {
             listener,
@@ -105,13 +119,37 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// Signing keys are reloaded from the store every minute meanwhile, so
+    /// a rotation reaches every node without a restart.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let reloader = tokio::spawn(reload_keys_periodically(self.state.clone()));
         let router = http::router(self.state);
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let served = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        reloader.abort();
+        served
+    }
+}
+
+/// How often running nodes re-read their signing keys.
+const KEY_RELOAD_PERIOD: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn reload_keys_periodically(state: Arc<AppState>) {
+    let mut ticks = tokio::time::interval(KEY_RELOAD_PERIOD);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        for ring in [state.tokens.keys(), &state.registry_tokens.keys] {
+            if let Err(e) = ring.reload().await {
+                tracing::warn!("cannot reload signing keys: {e}");
+            }
+        }
     }
 }

@@ -9,6 +9,7 @@ use clap::Subcommand;
 use tollgate_server::clock::{Clock, SystemClock};
 use tollgate_server::config::DEFAULT_DATABASE_URL;
 use tollgate_server::identity::{self, AccountSpec, Role};
+use tollgate_server::keys::{self, AUTH_KEYS, REGISTRY_KEYS};
 use tollgate_server::store::Store;
 
 #[derive(Subcommand)]
@@ -17,6 +18,26 @@ pub enum AdminCommand {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Manage signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// List signing keys with their ids and state.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Rotate the registry signing keys: next becomes current, current
+    /// retires, a new next key is published. Running nodes follow within a minute.
+    Rotate {
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -77,7 +98,50 @@ fn parse_role(s: &str) -> Result<Role, String> {
 }
 
 pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
-    let AdminCommand::User { command } = command;
+    match command {
+        AdminCommand::User { command } => run_user(command).await,
+        AdminCommand::Keys { command } => run_keys(command).await,
+    }
+}
+
+async fn run_keys(command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::List { store } => {
+            let store = Store::connect(&store.database).await?;
+            println!(
+                "{:<9}  {:<8}  {:<43}  libtrust id",
+                "purpose", "state", "id"
+            );
+            for purpose in [AUTH_KEYS, REGISTRY_KEYS] {
+                for key in store.signing_keys(purpose).await? {
+                    let state = match (key.activated_at, key.retired_at) {
+                        (_, Some(_)) => "retired",
+                        (Some(_), None) => "active",
+                        (None, None) => "next",
+                    };
+                    println!(
+                        "{purpose:<9}  {state:<8}  {:<43}  {}",
+                        key.id,
+                        keys::libtrust_id_of_record(&key)?
+                    );
+                }
+            }
+        }
+        KeysCommand::Rotate { store } => {
+            let store = Store::connect(&store.database).await?;
+            keys::rotate(&store, REGISTRY_KEYS, SystemClock.now()).await?;
+            println!(
+                "registry signing keys rotated: the next key now signs and a new next key is published"
+            );
+            println!(
+                "fetch /registry/certs.pem again and give it to your registries as rootcertbundle"
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn run_user(command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::Create {
             store,

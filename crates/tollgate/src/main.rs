@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use tollgate_server::clock::SystemClock;
 use tollgate_server::config::{
     DEFAULT_DATABASE_URL, DEFAULT_ISSUER, DEFAULT_LISTEN, DEFAULT_LOCATIONS,
-    DEFAULT_REGISTRY_DOMAIN,
+    DEFAULT_REGISTRY_DOMAIN, DEFAULT_REGISTRY_ISSUER, DEFAULT_REGISTRY_TOKEN_TTL,
 };
 use tollgate_server::identity::{BootstrapAdmin, CreatedAdmin};
 use tollgate_server::{Application, Config};
@@ -58,6 +58,12 @@ struct ServeArgs {
     /// Comma-separated location ids a registry may be created in.
     #[arg(long, env = "TOLLGATE_LOCATIONS", value_delimiter = ',', default_value = DEFAULT_LOCATIONS)]
     locations: Vec<String>,
+    /// The `iss` of registry JWTs (the registry's auth.token.issuer).
+    #[arg(long, env = "TOLLGATE_REGISTRY_ISSUER", default_value = DEFAULT_REGISTRY_ISSUER)]
+    registry_issuer: String,
+    /// Lifetime of registry JWTs in seconds (10..=3600).
+    #[arg(long, env = "TOLLGATE_REGISTRY_TOKEN_TTL", default_value_t = DEFAULT_REGISTRY_TOKEN_TTL)]
+    registry_token_ttl: i64,
 }
 
 fn main() -> std::process::ExitCode {
@@ -99,6 +105,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         public_url: args.public_url,
         issuer: args.issuer,
         registry_domain: args.registry_domain,
+        registry_issuer: args.registry_issuer,
+        registry_token_ttl: args.registry_token_ttl,
         locations: args
             .locations
             .into_iter()

@@ -40,6 +40,15 @@ pub async fn ionos_error_bodies(request: Request, next: Next) -> Response {
     if status.as_u16() < 400 || is_json {
         return response;
     }
+    if status.is_server_error() {
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap_or_default();
+        tracing::error!(
+            "{status} from the framework: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
     let (code, message) = match status {
         StatusCode::PAYLOAD_TOO_LARGE => (
             "payload-too-large",

@@ -12,6 +12,7 @@ mod meta;
 mod middleware;
 mod query;
 mod registries;
+mod registry_token;
 mod registry_tokens;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::access_tokens::AccessTokens;
 use crate::clock::Clock;
+use crate::registry_access::RegistryTokenIssuer;
 use crate::store::Store;
 
 /// Request bodies larger than this are refused with 413.
@@ -39,6 +41,8 @@ pub struct AppState {
     pub registry_domain: String,
     /// The location ids a registry may be created in.
     pub locations: Vec<String>,
+    /// Signs the JWTs registries accept.
+    pub registry_tokens: RegistryTokenIssuer,
 }
 
 /// The complete application router.
@@ -51,6 +55,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/containerregistries",
             registries::routes().merge(registry_tokens::routes()),
         )
+        .merge(registry_token::routes())
         .fallback(meta::unknown_route)
         .method_not_allowed_fallback(meta::method_not_allowed)
         .with_state(state)

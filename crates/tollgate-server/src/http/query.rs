@@ -11,6 +11,26 @@ use super::error::ApiError;
 pub struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
+    pub fn new(pairs: Vec<(String, String)>) -> Self {
+        Self(pairs)
+    }
+
+    /// The query string of `uri`, or `None` if it does not decode.
+    pub fn from_uri(uri: &axum::http::Uri) -> Option<Self> {
+        Query::<Vec<(String, String)>>::try_from_uri(uri)
+            .ok()
+            .map(|Query(pairs)| Self(pairs))
+    }
+
+    /// Every value given for `name`, in order.
+    pub fn get_all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     /// The first value given for `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0

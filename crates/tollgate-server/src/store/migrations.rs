@@ -13,6 +13,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/0002_registries_and_registry_tokens.sql"),
     ),
+    (
+        3,
+        include_str!("../../migrations/0003_signing_key_lifecycle.sql"),
+    ),
 ];
 
 pub(super) async fn apply(store: &Store) -> anyhow::Result<()> {

@@ -133,6 +133,25 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// The token named `username` in the registry named `registry_name`,
+    /// with the registry's allow list: what a registry login needs.
+    pub async fn registry_token_for_login(
+        &self,
+        registry_name: &str,
+        username: &str,
+    ) -> StoreResult<Option<(RegistryTokenRecord, Vec<String>)>> {
+        for_login(self, registry_name, "name", username).await
+    }
+
+    /// Like [`Self::registry_token_for_login`], by token id (refresh tokens).
+    pub async fn registry_token_by_id_for_login(
+        &self,
+        registry_name: &str,
+        token_id: &str,
+    ) -> StoreResult<Option<(RegistryTokenRecord, Vec<String>)>> {
+        for_login(self, registry_name, "id", token_id).await
+    }
+
     pub async fn delete_registry_token(
         &self,
         registry_id: &str,
@@ -145,6 +164,38 @@ impl Store {
             .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// A token and its registry's allow list, found by registry name and one
+/// token column, in one indexed lookup.
+async fn for_login(
+    store: &Store,
+    registry_name: &str,
+    column: &str,
+    value: &str,
+) -> StoreResult<Option<(RegistryTokenRecord, Vec<String>)>> {
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("t.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {columns}, r.api_subnet_allow_list FROM registry_tokens t \
+         JOIN registries r ON r.id = t.registry_id WHERE r.name = $1 AND t.{column} = $2"
+    );
+    let row = sqlx::query(&sql)
+        .bind(registry_name)
+        .bind(value)
+        .fetch_optional(store.pool())
+        .await?;
+    row.map(|r| {
+        let allow_list: String = r.try_get("api_subnet_allow_list")?;
+        Ok((
+            token_from_row(&r)?,
+            from_json("api_subnet_allow_list", &allow_list)?,
+        ))
+    })
+    .transpose()
 }
 
 fn token_from_row(row: &AnyRow) -> StoreResult<RegistryTokenRecord> {

@@ -8,5 +8,7 @@ mod conformance;
 mod contracts;
 mod durability;
 mod registries;
+mod registry_e2e;
+mod registry_token;
 mod registry_tokens;
 mod support;

@@ -17,6 +17,7 @@ pub const OWNER_EMAIL: &str = "owner@example.com";
 pub const OWNER_PASSWORD: &str = "owner password";
 pub const OWNER_CONTRACT: i32 = 31_000_001;
 pub const REGISTRY_DOMAIN: &str = "cr.example.test";
+pub const REGISTRY_ISSUER: &str = "tollgate-test";
 
 /// A running service with its own store and clock.
 pub struct TestApp {
@@ -55,6 +56,8 @@ impl TestApp {
             issuer: issuer.into(),
             registry_domain: REGISTRY_DOMAIN.into(),
             locations: vec!["de/fra".into(), "de/txl".into()],
+            registry_issuer: REGISTRY_ISSUER.into(),
+            registry_token_ttl: 300,
             bootstrap: BootstrapAdmin {
                 email: Some(OWNER_EMAIL.into()),
                 password: Some(OWNER_PASSWORD.into()),
@@ -80,6 +83,11 @@ impl TestApp {
             _dir: dir,
             _shutdown: tx,
         }
+    }
+
+    /// RFC 3339 date `seconds` from the service's current time.
+    pub fn date_in(&self, seconds: i64) -> String {
+        tollgate_server::clock::rfc3339(self.clock.now() + seconds)
     }
 
     pub fn url(&self, path: &str) -> String {
