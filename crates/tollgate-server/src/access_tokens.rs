@@ -4,11 +4,17 @@
 //! A token is an ES256 JWT whose header `kid` and claim `jti` are the token
 //! id. It is accepted only while its signature holds, its issuer is ours,
 //! it has not expired, and its row still exists in the store (deleting the
-//! row revokes it, on every node, at the next request).
+//! row revokes it, on every node, at the next request). A verified signature
+//! is remembered for a few minutes, so a repeated token costs a SHA-256 and
+//! the store lookup instead of an ECDSA verification.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use crate::jwt::{self, JwtError};
+use crate::cache::ExpiringCache;
+use crate::jwt::{self, JwtError, Verified};
 use crate::keys::KeyRing;
 use crate::store::{AuthTokenRecord, BearerLookup, Membership, Store, StoreError};
 
@@ -61,15 +67,26 @@ impl std::fmt::Display for BearerError {
     }
 }
 
+/// How many verified signatures are remembered, and for how long.
+const VERIFIED_CAPACITY: usize = 20_000;
+const VERIFIED_TTL: Duration = Duration::from_secs(300);
+
 /// Issues and checks access tokens with the Auth API keys.
 pub struct AccessTokens {
     keys: KeyRing,
     issuer: String,
+    /// Signatures already verified, by SHA-256 of the whole token: a repeat
+    /// skips the ECDSA verification, never the claim and revocation checks.
+    verified: ExpiringCache<[u8; 32], Verified<Claims>>,
 }
 
 impl AccessTokens {
     pub fn new(keys: KeyRing, issuer: String) -> Self {
-        Self { keys, issuer }
+        Self {
+            keys,
+            issuer,
+            verified: ExpiringCache::new(VERIFIED_CAPACITY, VERIFIED_TTL),
+        }
     }
 
     pub fn keys(&self) -> &KeyRing {
@@ -125,9 +142,17 @@ impl AccessTokens {
         token: &str,
         now: i64,
     ) -> Result<BearerLookup, BearerError> {
-        let verified = jwt::decode::<Claims>(token, &self.keys)
-            .await
-            .map_err(BearerError::Jwt)?;
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let verified = match self.verified.get(&digest) {
+            Some(verified) => verified,
+            None => {
+                let verified = jwt::decode::<Claims>(token, &self.keys)
+                    .await
+                    .map_err(BearerError::Jwt)?;
+                self.verified.insert(digest, verified.clone());
+                verified
+            }
+        };
         let claims = verified.claims;
         if claims.iss != self.issuer {
             return Err(BearerError::WrongIssuer);

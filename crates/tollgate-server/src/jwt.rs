@@ -71,7 +71,7 @@ pub fn encode(key: &Key, kid: &str, claims: &impl Serialize) -> String {
 }
 
 /// A token whose signature was checked, with its header `kid` and its claims.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Verified<C> {
     pub kid: String,
     pub claims: C,

@@ -12,10 +12,12 @@
 //! - [`access_tokens`]: what an Auth API token is and when it is accepted;
 //! - [`registry_access`]: registry token logins, scope grants, registry JWTs;
 //! - [`secrets`]: generated secrets (registry token passwords) and digests;
+//! - [`cache`]: bounded expiring caches for costly, re-checked results;
 //! - [`clock`]: injected time;
 //! - [`http`]: the router, the caller extractor, the API handlers.
 
 pub mod access_tokens;
+pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod http;
@@ -84,6 +86,7 @@ impl Application {
             public_url,
             registry_domain: config.registry_domain.trim_matches('.').to_owned(),
             locations: config.locations.clone(),
+            passwords: identity::PasswordCheck::default(),
             registry_tokens: RegistryTokenIssuer {
                 keys: registry_keys,
                 issuer: config.registry_issuer.clone(),

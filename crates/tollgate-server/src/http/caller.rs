@@ -148,14 +148,10 @@ async fn basic(
     let (email, password) = decoded.split_once(':').ok_or_else(malformed)?;
     let email = identity::normalise_email(email);
     let user = state.store.find_user_by_email(&email).await?;
-    let password = password.to_owned();
-    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    // argon2id is CPU-heavy: keep it off the async workers.
-    let valid = tokio::task::spawn_blocking(move || {
-        identity::verify_password(stored_hash.as_deref(), &password)
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    let valid = state
+        .passwords
+        .verify(&email, user.as_ref(), password)
+        .await;
     let user = match (valid, user) {
         (true, Some(user)) => user,
         _ => return Err(ApiError::unauthorized("the e-mail or password is wrong")),

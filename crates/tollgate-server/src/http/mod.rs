@@ -24,6 +24,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::access_tokens::AccessTokens;
 use crate::clock::Clock;
+use crate::identity::PasswordCheck;
 use crate::registry_access::RegistryTokenIssuer;
 use crate::store::Store;
 
@@ -41,6 +42,8 @@ pub struct AppState {
     pub registry_domain: String,
     /// The location ids a registry may be created in.
     pub locations: Vec<String>,
+    /// Checks Basic passwords, remembering correct ones briefly.
+    pub passwords: PasswordCheck,
     /// Signs the JWTs registries accept.
     pub registry_tokens: RegistryTokenIssuer,
 }

@@ -33,17 +33,16 @@ const TOKEN_COLUMNS: &str =
 
 impl Store {
     pub async fn insert_auth_token(&self, token: &AuthTokenRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO auth_tokens (id, user_id, contract_number, signing_key_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&token.id)
-        .bind(&token.user_id)
-        .bind(i64::from(token.contract_number))
-        .bind(&token.signing_key_id)
-        .bind(token.created_at)
-        .bind(token.expires_at)
-        .execute(self.pool())
-        .await?;
+        insert_token(self.pool(), token).await
+    }
+
+    /// Imports many tokens in one transaction (bulk loads, benchmarks).
+    pub async fn insert_auth_tokens(&self, tokens: &[AuthTokenRecord]) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        for token in tokens {
+            insert_token(&mut *tx, token).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -154,6 +153,25 @@ impl Store {
         .await?;
         Ok(done.rows_affected())
     }
+}
+
+async fn insert_token<'e, E>(executor: E, token: &AuthTokenRecord) -> StoreResult<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO auth_tokens (id, user_id, contract_number, signing_key_id, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&token.id)
+    .bind(&token.user_id)
+    .bind(i64::from(token.contract_number))
+    .bind(&token.signing_key_id)
+    .bind(token.created_at)
+    .bind(token.expires_at)
+    .execute(executor)
+    .await?;
+    Ok(())
 }
 
 fn token_from_row(row: &AnyRow) -> StoreResult<AuthTokenRecord> {

@@ -38,27 +38,16 @@ impl Store {
     /// Creates a token. A name taken in the registry, or an id taken anywhere,
     /// is `Conflict`; a registry deleted meanwhile is `MissingParent`.
     pub async fn insert_registry_token(&self, token: &RegistryTokenRecord) -> StoreResult<()> {
-        let sql = format!(
-            "INSERT INTO registry_tokens (id, registry_id, name, password_digest, status, expires_at, scopes, {AUDIT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-        );
-        let a = &token.audit;
-        sqlx::query(&sql)
-            .bind(&token.id)
-            .bind(&token.registry_id)
-            .bind(&token.name)
-            .bind(&token.password_digest)
-            .bind(&token.settings.status)
-            .bind(token.settings.expires_at)
-            .bind(to_json(&token.settings.scopes))
-            .bind(a.created_at)
-            .bind(&a.created_by)
-            .bind(&a.created_by_user_id)
-            .bind(a.modified_at)
-            .bind(a.modified_by.clone())
-            .bind(a.modified_by_user_id.clone())
-            .execute(self.pool())
-            .await?;
+        insert_token(self.pool(), token).await
+    }
+
+    /// Imports many tokens in one transaction (bulk loads, benchmarks).
+    pub async fn insert_registry_tokens(&self, tokens: &[RegistryTokenRecord]) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        for token in tokens {
+            insert_token(&mut *tx, token).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -164,6 +153,34 @@ impl Store {
             .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+async fn insert_token<'e, E>(executor: E, token: &RegistryTokenRecord) -> StoreResult<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let sql = format!(
+        "INSERT INTO registry_tokens (id, registry_id, name, password_digest, status, expires_at, scopes, {AUDIT_COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    );
+    let a = &token.audit;
+    sqlx::query(&sql)
+        .bind(&token.id)
+        .bind(&token.registry_id)
+        .bind(&token.name)
+        .bind(&token.password_digest)
+        .bind(&token.settings.status)
+        .bind(token.settings.expires_at)
+        .bind(to_json(&token.settings.scopes))
+        .bind(a.created_at)
+        .bind(&a.created_by)
+        .bind(&a.created_by_user_id)
+        .bind(a.modified_at)
+        .bind(a.modified_by.clone())
+        .bind(a.modified_by_user_id.clone())
+        .execute(executor)
+        .await?;
+    Ok(())
 }
 
 /// A token and its registry's allow list, found by registry name and one

@@ -1,0 +1,418 @@
+//! `cargo run --release -p tollgate-bench [-- --quick]`: measures Tollgate's
+//! hot paths against a minimal axum baseline on this machine, in one run.
+//!
+//! It builds the release binaries, seeds a fresh embedded store, starts
+//! Tollgate and the baseline as separate processes, drives each scenario
+//! from this process over loopback at a fixed concurrency, and prints
+//! requests/s, the ratio to the baseline, p50/p99 latency, errors and the
+//! server's peak RSS. Then it grows the store to a million Auth API tokens
+//! and a million registry tokens and measures the read paths again.
+//! `--quick` shrinks durations and sizes to a smoke run (CI runs it).
+
+mod load;
+mod seed;
+mod server;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use tollgate_server::clock::{Clock, SystemClock};
+use tollgate_server::store::Store;
+
+use crate::load::{MakeRequest, Measured};
+use crate::server::Process;
+
+/// Sizes and durations of one run.
+struct Plan {
+    duration: Duration,
+    concurrency: usize,
+    /// Registry token counts at which scenario 5 is measured before the scale run.
+    list_sizes: [u64; 2],
+    /// Auth API and registry tokens in the store for the scale run.
+    scale: u64,
+}
+
+impl Plan {
+    fn from_args() -> Plan {
+        if std::env::args().any(|a| a == "--quick") {
+            Plan {
+                duration: Duration::from_millis(700),
+                concurrency: 16,
+                list_sizes: [1_000, 5_000],
+                scale: 20_000,
+            }
+        } else {
+            Plan {
+                duration: Duration::from_secs(10),
+                concurrency: 32,
+                list_sizes: [10_000, 100_000],
+                scale: 1_000_000,
+            }
+        }
+    }
+}
+
+/// One printed row.
+struct Row {
+    name: String,
+    measured: Measured,
+    rss_mib: f64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let plan = Plan::from_args();
+    let bin = server::build_release()?;
+    let dir = tempfile::tempdir()?;
+    let db_path = dir.path().join("bench.db");
+    let database = format!("sqlite://{}", db_path.display());
+    let now = SystemClock.now();
+
+    let store = Store::connect(&database).await?;
+    let seeded = seed::base(&store, now).await?;
+    seed::registry_tokens(&store, &seeded, 0, plan.list_sizes[0], now).await?;
+    let tollgate = server::start_tollgate(&bin, &database).await?;
+    let client = Client {
+        address: tollgate.address,
+    };
+    let (bearer, token_id) = client.generate_token().await?;
+
+    let scenario_1_body = client
+        .body_len(
+            &format!("/auth/v1/tokens/{token_id}"),
+            &format!("Bearer {bearer}"),
+        )
+        .await?;
+    let baseline = server::start_baseline(&bin, scenario_1_body)?;
+    let mut rows = Vec::new();
+    let base = measure(
+        &plan,
+        &baseline,
+        200,
+        simple_get("/auth/v1/tokens/x", format!("Bearer {bearer}")),
+    )
+    .await?;
+    rows.push(Row {
+        name: format!("baseline: axum, fixed {scenario_1_body} B JSON"),
+        rss_mib: baseline.peak_rss_mib(),
+        measured: base,
+    });
+    drop(baseline);
+
+    let basic = format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", seed::OWNER_EMAIL, seed::OWNER_PASSWORD))
+    );
+    let reader = format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", seed::READER, seeded.reader_password))
+    );
+    let get_token = format!("/auth/v1/tokens/{token_id}");
+    let registry_login =
+        "/registry/token?service=bench.cr.localhost&scope=repository:team/app:pull".to_owned();
+
+    rows.push(
+        row(
+            &plan,
+            &tollgate,
+            "1 GET /auth/v1/tokens/{id}, Bearer",
+            200,
+            simple_get(&get_token, format!("Bearer {bearer}")),
+        )
+        .await?,
+    );
+    rows.push(
+        row(
+            &plan,
+            &tollgate,
+            "2 GET /auth/v1/tokens/{id}, Basic",
+            200,
+            simple_get(&get_token, basic.clone()),
+        )
+        .await?,
+    );
+    rows.push(
+        row(
+            &plan,
+            &tollgate,
+            "3 GET /auth/v1/tokens/generate, Bearer",
+            200,
+            simple_get(
+                "/auth/v1/tokens/generate?ttl=3600",
+                format!("Bearer {bearer}"),
+            ),
+        )
+        .await?,
+    );
+    rows.push(
+        row(
+            &plan,
+            &tollgate,
+            "4 GET /registry/token, 1 scope",
+            200,
+            simple_get(&registry_login, reader.clone()),
+        )
+        .await?,
+    );
+    let list = |size: u64| list_tokens(&seeded.list_registry, size, basic.clone());
+    rows.push(
+        row(
+            &plan,
+            &tollgate,
+            &format!("5 list tokens, {} in registry", plan.list_sizes[0]),
+            200,
+            list(plan.list_sizes[0]),
+        )
+        .await?,
+    );
+    seed::registry_tokens(&store, &seeded, plan.list_sizes[0], plan.list_sizes[1], now).await?;
+    rows.push(
+        row(
+            &plan,
+            &tollgate,
+            &format!("5 list tokens, {} in registry", plan.list_sizes[1]),
+            200,
+            list(plan.list_sizes[1]),
+        )
+        .await?,
+    );
+    rows.push(
+        row(
+            &plan,
+            &tollgate,
+            "6 POST /registries/{id}/tokens",
+            201,
+            create_tokens(&seeded.write_registry, basic.clone()),
+        )
+        .await?,
+    );
+
+    let seeding = Instant::now();
+    seed::registry_tokens(&store, &seeded, plan.list_sizes[1], plan.scale, now).await?;
+    seed::auth_tokens(&store, &seeded, plan.scale, now).await?;
+    let seeded_in = seeding.elapsed();
+    let scale = format!("{}", plan.scale);
+    rows.push(
+        row(
+            &plan,
+            &tollgate,
+            &format!("1 at scale ({scale} auth tokens)"),
+            200,
+            simple_get(&get_token, format!("Bearer {bearer}")),
+        )
+        .await?,
+    );
+    rows.push(
+        row(
+            &plan,
+            &tollgate,
+            &format!("4 at scale ({scale} registry tokens)"),
+            200,
+            simple_get(&registry_login, reader),
+        )
+        .await?,
+    );
+    rows.push(
+        row(
+            &plan,
+            &tollgate,
+            &format!("5 list tokens, {scale} in registry"),
+            200,
+            list(plan.scale),
+        )
+        .await?,
+    );
+
+    print_table(&plan, &rows);
+    let disk: u64 = ["", "-wal", "-shm"]
+        .iter()
+        .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", db_path.display())).ok())
+        .map(|m| m.len())
+        .sum();
+    println!();
+    println!(
+        "scale run: store seeded with {scale} Auth API tokens and {scale} registry tokens in {:.1} s",
+        seeded_in.as_secs_f64()
+    );
+    println!(
+        "on-disk size of the SQLite store: {:.1} MiB",
+        disk as f64 / (1024.0 * 1024.0)
+    );
+    println!(
+        "server peak RSS over the whole run: {:.1} MiB",
+        tollgate.peak_rss_mib()
+    );
+    Ok(())
+}
+
+async fn row(
+    plan: &Plan,
+    server: &Process,
+    name: &str,
+    expected: u16,
+    make: MakeRequest,
+) -> anyhow::Result<Row> {
+    let measured = measure(plan, server, expected, make).await?;
+    Ok(Row {
+        name: name.to_owned(),
+        measured,
+        rss_mib: server.peak_rss_mib(),
+    })
+}
+
+async fn measure(
+    plan: &Plan,
+    server: &Process,
+    expected: u16,
+    make: MakeRequest,
+) -> anyhow::Result<Measured> {
+    // A short warm-up fills connection pools and caches, then the measured run.
+    load::run(
+        server.address,
+        plan.concurrency,
+        plan.duration / 5,
+        expected,
+        make.clone(),
+    )
+    .await?;
+    load::run(
+        server.address,
+        plan.concurrency,
+        plan.duration,
+        expected,
+        make,
+    )
+    .await
+}
+
+fn simple_get(path: &str, authorization: String) -> MakeRequest {
+    let path = path.to_owned();
+    Arc::new(move |_, _| {
+        Request::get(path.as_str())
+            .header("host", "127.0.0.1")
+            .header("authorization", authorization.as_str())
+            .body(Full::new(Bytes::new()))
+            .unwrap_or_default()
+    })
+}
+
+/// Pages of 100 at offsets spread over the whole list.
+fn list_tokens(registry: &str, size: u64, authorization: String) -> MakeRequest {
+    let registry = registry.to_owned();
+    Arc::new(move |worker, n| {
+        let spread = (worker as u64 * 7_919 + n * 104_729) % size.max(1);
+        let offset = spread.min(size.saturating_sub(100));
+        Request::get(format!(
+            "/containerregistries/registries/{registry}/tokens?offset={offset}&limit=100"
+        ))
+        .header("host", "127.0.0.1")
+        .header("authorization", authorization.as_str())
+        .body(Full::new(Bytes::new()))
+        .unwrap_or_default()
+    })
+}
+
+/// Creates uniquely named tokens.
+fn create_tokens(registry: &str, authorization: String) -> MakeRequest {
+    let registry = registry.to_owned();
+    let run = std::process::id();
+    let epoch = Instant::now();
+    Arc::new(move |worker, n| {
+        let name = format!(
+            "w{run}-{}-{worker}-{n}",
+            epoch.elapsed().as_nanos() % 1_000_000_007
+        );
+        let body = format!(
+            r#"{{"properties": {{"name": "{name}", "scopes": [{{"type": "repository", "name": "team/*", "actions": ["pull", "push"]}}]}}}}"#
+        );
+        Request::post(format!("/containerregistries/registries/{registry}/tokens"))
+            .header("host", "127.0.0.1")
+            .header("authorization", authorization.as_str())
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap_or_default()
+    })
+}
+
+/// One-off requests to set a scenario up.
+struct Client {
+    address: SocketAddr,
+}
+
+impl Client {
+    async fn get(&self, path: &str, authorization: &str) -> anyhow::Result<(u16, Bytes)> {
+        let stream = tokio::net::TcpStream::connect(self.address).await?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        let request = Request::get(path)
+            .header("host", "127.0.0.1")
+            .header("authorization", authorization)
+            .body(Full::new(Bytes::new()))?;
+        let response = sender.send_request(request).await?;
+        let status = response.status().as_u16();
+        Ok((status, response.into_body().collect().await?.to_bytes()))
+    }
+
+    /// A Bearer token of the seeded owner and its id.
+    async fn generate_token(&self) -> anyhow::Result<(String, String)> {
+        let basic = format!(
+            "Basic {}",
+            STANDARD.encode(format!("{}:{}", seed::OWNER_EMAIL, seed::OWNER_PASSWORD))
+        );
+        let (status, body) = self
+            .get("/auth/v1/tokens/generate?ttl=86400", &basic)
+            .await?;
+        anyhow::ensure!(status == 200, "generating a token answered {status}");
+        let body: serde_json::Value = serde_json::from_slice(&body)?;
+        let jwt = body["token"].as_str().unwrap_or_default().to_owned();
+        let header = jwt.split('.').next().unwrap_or_default();
+        let header: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header)?,
+        )?;
+        let id = header["kid"].as_str().unwrap_or_default().to_owned();
+        Ok((jwt, id))
+    }
+
+    async fn body_len(&self, path: &str, authorization: &str) -> anyhow::Result<usize> {
+        let (status, body) = self.get(path, authorization).await?;
+        anyhow::ensure!(status == 200, "{path} answered {status}");
+        Ok(body.len())
+    }
+}
+
+fn print_table(plan: &Plan, rows: &[Row]) {
+    let base_rps = rows.first().map(|r| r.measured.rps()).unwrap_or(f64::NAN);
+    println!();
+    println!(
+        "Tollgate benchmark: {} connections, {:.1} s per scenario, loopback, {} cores",
+        plan.concurrency,
+        plan.duration.as_secs_f64(),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
+    println!(
+        "{:<44} {:>10} {:>8} {:>8} {:>8} {:>8} {:>10}",
+        "scenario", "req/s", "x base", "p50 ms", "p99 ms", "errors", "peak RSS"
+    );
+    for row in rows {
+        let m = &row.measured;
+        println!(
+            "{:<44} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8} {:>7.1} MB",
+            row.name,
+            m.rps(),
+            m.rps() / base_rps,
+            m.percentile_ms(0.50),
+            m.percentile_ms(0.99),
+            m.errors,
+            row.rss_mib
+        );
+    }
+}

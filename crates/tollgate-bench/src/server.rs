@@ -1,0 +1,116 @@
+//! Starting the release binaries as child processes and reading their memory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child process that is killed when dropped.
+pub struct Process {
+    pub child: Child,
+    pub address: SocketAddr,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    /// Peak resident set size so far (VmHWM), in MiB.
+    pub fn peak_rss_mib(&self) -> f64 {
+        status_field(self.child.id(), "VmHWM:")
+    }
+}
+
+fn status_field(pid: u32, field: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+/// The release binaries, built (or found up to date) by cargo.
+pub fn build_release() -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "tollgate",
+            "-p",
+            "tollgate-bench",
+            "--bins",
+        ])
+        .status()?;
+    anyhow::ensure!(status.success(), "cargo build --release failed");
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    Ok(target.join("release"))
+}
+
+pub fn free_address() -> anyhow::Result<SocketAddr> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// Starts `tollgate serve` on `database` and waits for `/healthz`.
+pub async fn start_tollgate(bin: &Path, database: &str) -> anyhow::Result<Process> {
+    let address = free_address()?;
+    let child = Command::new(bin.join("tollgate"))
+        .args([
+            "serve",
+            "--listen",
+            &address.to_string(),
+            "--database",
+            database,
+        ])
+        .env("TOLLGATE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let process = Process { child, address };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(mut stream) = tokio::net::TcpStream::connect(address).await {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let request =
+                format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+            if stream.write_all(request.as_bytes()).await.is_ok() {
+                let mut answer = Vec::new();
+                let _ = stream.read_to_end(&mut answer).await;
+                if answer.starts_with(b"HTTP/1.1 200") {
+                    return Ok(process);
+                }
+            }
+        }
+        anyhow::ensure!(Instant::now() < deadline, "tollgate did not become healthy");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Starts the baseline server answering `body_bytes` of JSON.
+pub fn start_baseline(bin: &Path, body_bytes: usize) -> anyhow::Result<Process> {
+    use std::io::BufRead;
+    let mut child = Command::new(bin.join("baseline"))
+        .args(["127.0.0.1:0", &body_bytes.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    let address = line.trim().parse()?;
+    Ok(Process { child, address })
+}
