@@ -17,9 +17,13 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use p256::ecdsa::{Signature, SigningKey, VerifyingKey, signature::Signer, signature::Verifier};
+use p256::ecdsa::{Signature, SigningKey, VerifyingKey, signature::Signer};
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use rand_core::OsRng;
+use ring::rand::SystemRandom;
+use ring::signature::{
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, UnparsedPublicKey,
+};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
@@ -44,11 +48,16 @@ const RELOAD_INTERVAL: Duration = Duration::from_secs(5);
 const CERTIFICATE_YEARS: u64 = 20;
 
 /// One ES256 key pair with its ids, public JWK and certificate.
+///
+/// Signing and verification on request paths use ring (assembly, precomputed
+/// tables: several times faster); the RustCrypto key derives the ids and the
+/// certificate at load time and signs if ring's random source ever fails.
 pub struct Key {
     id: String,
     libtrust_id: String,
     signing: SigningKey,
-    verifying: VerifyingKey,
+    fast_signing: EcdsaKeyPair,
+    fast_verifying: UnparsedPublicKey<Vec<u8>>,
     jwk: Value,
     certificate_pem: String,
     activated_at: Option<i64>,
@@ -84,11 +93,25 @@ impl Key {
         let (jwk, id) = jwk_thumbprint(&verifying);
         let libtrust_id = libtrust_key_id(&verifying)?;
         let certificate_pem = self_signed_certificate(&signing, &libtrust_id, record.created_at)?;
+        let pkcs8 = signing
+            .to_pkcs8_der()
+            .map_err(|e| anyhow::anyhow!("cannot encode signing key {}: {e}", record.id))?;
+        let fast_signing = EcdsaKeyPair::from_pkcs8(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            pkcs8.as_bytes(),
+            &SystemRandom::new(),
+        )
+        .map_err(|e| anyhow::anyhow!("signing key {} is not a usable P-256 key: {e}", record.id))?;
+        let fast_verifying = UnparsedPublicKey::new(
+            &ECDSA_P256_SHA256_FIXED,
+            verifying.to_encoded_point(false).as_bytes().to_vec(),
+        );
         Ok(Key {
             id,
             libtrust_id,
             signing,
-            verifying,
+            fast_signing,
+            fast_verifying,
             jwk,
             certificate_pem,
             activated_at: record.activated_at,
@@ -106,17 +129,24 @@ impl Key {
         &self.libtrust_id
     }
 
-    /// Signs with ES256: SHA-256, deterministic nonce, 64-byte `r || s`.
+    /// Signs with ES256 (SHA-256, 64-byte `r || s`).
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
-        let signature: Signature = self.signing.sign(message);
-        signature.to_bytes().into()
+        let mut out = [0u8; 64];
+        match self.fast_signing.sign(&SystemRandom::new(), message) {
+            Ok(signature) if signature.as_ref().len() == 64 => {
+                out.copy_from_slice(signature.as_ref())
+            }
+            _ => {
+                let signature: Signature = self.signing.sign(message);
+                out.copy_from_slice(&signature.to_bytes());
+            }
+        }
+        out
     }
 
     /// Verifies a 64-byte `r || s` ES256 signature.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        Signature::from_slice(signature)
-            .map(|sig| self.verifying.verify(message, &sig).is_ok())
-            .unwrap_or(false)
+        signature.len() == 64 && self.fast_verifying.verify(message, signature).is_ok()
     }
 
     fn is_current_candidate(&self) -> bool {

@@ -3,8 +3,7 @@
 //! A token is valid exactly while its row exists and has not expired, so
 //! revocation takes effect on the next request on every node.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use super::columns::Columns;
 
 use super::users::membership_from_row;
 use super::{Membership, Store, StoreResult};
@@ -48,25 +47,27 @@ impl Store {
 
     /// The token with its owner's current membership, if the token still exists.
     pub async fn bearer_lookup(&self, token_id: &str) -> StoreResult<Option<BearerLookup>> {
-        let sql = format!(
-            "SELECT {TOKEN_COLUMNS}, m.role, m.privileges, u.email \
+        const SQL: &str = "SELECT t.id, t.user_id, t.contract_number, t.signing_key_id, t.created_at, \
+             t.expires_at, m.role, m.privileges, u.email \
              FROM auth_tokens t \
              JOIN memberships m ON m.user_id = t.user_id AND m.contract_number = t.contract_number \
              JOIN users u ON u.id = t.user_id \
-             WHERE t.id = $1"
-        );
-        let row = sqlx::query(&sql)
+             WHERE t.id = $1";
+        fn lookup(r: &impl Columns) -> StoreResult<BearerLookup> {
+            Ok(BearerLookup {
+                token: token_from_row(r)?,
+                email: r.get("email")?,
+                membership: membership_from_row(r)?,
+            })
+        }
+        if let Some(reads) = self.reads() {
+            return reads.optional(SQL, [token_id], |r| lookup(r));
+        }
+        let row = sqlx::query(SQL)
             .bind(token_id)
             .fetch_optional(self.pool())
             .await?;
-        row.map(|r| {
-            Ok(BearerLookup {
-                token: token_from_row(&r)?,
-                email: r.try_get("email")?,
-                membership: membership_from_row(&r)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(lookup).transpose()
     }
 
     /// The tokens of one user in one contract, oldest first.
@@ -79,6 +80,10 @@ impl Store {
             "SELECT {TOKEN_COLUMNS} FROM auth_tokens t \
              WHERE t.user_id = $1 AND t.contract_number = $2 ORDER BY t.created_at, t.id"
         );
+        if let Some(reads) = self.reads() {
+            let params = rusqlite::params![user_id, i64::from(contract)];
+            return reads.all(&sql, params, |r| token_from_row(r));
+        }
         let rows = sqlx::query(&sql)
             .bind(user_id)
             .bind(i64::from(contract))
@@ -98,6 +103,10 @@ impl Store {
             "SELECT {TOKEN_COLUMNS} FROM auth_tokens t \
              WHERE t.id = $1 AND t.user_id = $2 AND t.contract_number = $3"
         );
+        if let Some(reads) = self.reads() {
+            let params = rusqlite::params![token_id, user_id, i64::from(contract)];
+            return reads.optional(&sql, params, |r| token_from_row(r));
+        }
         let row = sqlx::query(&sql)
             .bind(token_id)
             .bind(user_id)
@@ -174,14 +183,14 @@ where
     Ok(())
 }
 
-fn token_from_row(row: &AnyRow) -> StoreResult<AuthTokenRecord> {
-    let contract: i64 = row.try_get("contract_number")?;
+fn token_from_row(row: &impl Columns) -> StoreResult<AuthTokenRecord> {
+    let contract: i64 = row.get("contract_number")?;
     Ok(AuthTokenRecord {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
+        id: row.get("id")?,
+        user_id: row.get("user_id")?,
         contract_number: contract as i32,
-        signing_key_id: row.try_get("signing_key_id")?,
-        created_at: row.try_get("created_at")?,
-        expires_at: row.try_get("expires_at")?,
+        signing_key_id: row.get("signing_key_id")?,
+        created_at: row.get("created_at")?,
+        expires_at: row.get("expires_at")?,
     })
 }

@@ -7,10 +7,12 @@
 //! This module must not know about HTTP or JSON.
 
 mod auth_tokens;
+mod columns;
 mod keys;
 mod migrations;
 mod registries;
 mod registry_tokens;
+mod sqlite_reads;
 mod users;
 
 use std::str::FromStr;
@@ -57,15 +59,14 @@ impl Audit {
         }
     }
 
-    fn from_row(row: &sqlx::any::AnyRow) -> StoreResult<Self> {
-        use sqlx::Row;
+    fn from_row(row: &impl columns::Columns) -> StoreResult<Self> {
         Ok(Self {
-            created_at: row.try_get("created_at")?,
-            created_by: row.try_get("created_by")?,
-            created_by_user_id: row.try_get("created_by_user_id")?,
-            modified_at: row.try_get("modified_at")?,
-            modified_by: row.try_get("modified_by")?,
-            modified_by_user_id: row.try_get("modified_by_user_id")?,
+            created_at: row.get("created_at")?,
+            created_by: row.get("created_by")?,
+            created_by_user_id: row.get("created_by_user_id")?,
+            modified_at: row.get("modified_at")?,
+            modified_by: row.get("modified_by")?,
+            modified_by_user_id: row.get("modified_by_user_id")?,
         })
     }
 }
@@ -82,7 +83,7 @@ pub enum StoreError {
     /// The row the write hangs off (a registry) no longer exists.
     MissingParent,
     /// Anything else: the database is unreachable, full, or corrupt.
-    Backend(sqlx::Error),
+    Backend(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl std::fmt::Display for StoreError {
@@ -102,7 +103,7 @@ impl From<sqlx::Error> for StoreError {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::MissingParent,
-            _ => StoreError::Backend(e),
+            _ => StoreError::Backend(Box::new(e)),
         }
     }
 }
@@ -121,6 +122,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The in-thread read path for hot lookups on an SQLite file.
+    reads: Option<std::sync::Arc<sqlite_reads::SqliteReads>>,
 }
 
 impl Store {
@@ -137,6 +140,9 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // A ping per acquire doubles the round trips of every query; a
+            // broken connection still fails its query and is replaced.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -152,8 +158,15 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
-        let store = Store { pool, backend };
+        let mut store = Store {
+            pool,
+            backend,
+            reads: None,
+        };
         migrations::apply(&store).await?;
+        if backend == Backend::Sqlite {
+            store.reads = sqlite_reads::SqliteReads::for_url(&url).map(std::sync::Arc::new);
+        }
         Ok(store)
     }
 
@@ -169,6 +182,10 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    fn reads(&self) -> Option<&sqlite_reads::SqliteReads> {
+        self.reads.as_deref()
     }
 }
 

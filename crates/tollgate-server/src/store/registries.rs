@@ -3,8 +3,7 @@
 //! Every read and write names the caller's contract, so a registry of
 //! another contract is indistinguishable from one that does not exist.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use super::columns::Columns;
 
 use super::{AUDIT_COLUMNS, Audit, Change, Store, StoreError, StoreResult};
 
@@ -77,6 +76,11 @@ impl Store {
     ) -> StoreResult<Option<RegistryRecord>> {
         let sql =
             format!("SELECT {COLUMNS} FROM registries WHERE id = $1 AND contract_number = $2");
+        if let Some(reads) = self.reads() {
+            return reads.optional(&sql, rusqlite::params![id, i64::from(contract)], |r| {
+                registry_from_row(r)
+            });
+        }
         let row = sqlx::query(&sql)
             .bind(id)
             .bind(i64::from(contract))
@@ -91,7 +95,7 @@ impl Store {
             .bind(name)
             .fetch_one(self.pool())
             .await?;
-        Ok(row.try_get::<i64, _>("n")? > 0)
+        Ok(row.get::<i64>("n")? > 0)
     }
 
     /// Up to `limit` registries of the contract in creation order, after the
@@ -189,28 +193,27 @@ pub(super) fn from_json<T: serde::de::DeserializeOwned>(
     column: &str,
     text: &str,
 ) -> StoreResult<T> {
-    serde_json::from_str(text).map_err(|e| {
-        StoreError::Backend(sqlx::Error::Decode(format!("column {column}: {e}").into()))
-    })
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Backend(format!("column {column}: {e}").into()))
 }
 
-fn registry_from_row(row: &AnyRow) -> StoreResult<RegistryRecord> {
-    let contract: i64 = row.try_get("contract_number")?;
-    let gc_days: String = row.try_get("gc_days")?;
-    let allow_list: String = row.try_get("api_subnet_allow_list")?;
+fn registry_from_row(row: &impl Columns) -> StoreResult<RegistryRecord> {
+    let contract: i64 = row.get("contract_number")?;
+    let gc_days: String = row.get("gc_days")?;
+    let allow_list: String = row.get("api_subnet_allow_list")?;
     Ok(RegistryRecord {
-        id: row.try_get("id")?,
+        id: row.get("id")?,
         contract_number: contract as i32,
-        name: row.try_get("name")?,
-        location: row.try_get("location")?,
+        name: row.get("name")?,
+        location: row.get("location")?,
         settings: RegistrySettings {
             gc_days: gc_days
                 .split(',')
                 .filter(|d| !d.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            gc_time: row.try_get("gc_time")?,
-            vulnerability_scanning: row.try_get::<i64, _>("vulnerability_scanning")? != 0,
+            gc_time: row.get("gc_time")?,
+            vulnerability_scanning: row.get::<i64>("vulnerability_scanning")? != 0,
             api_subnet_allow_list: from_json("api_subnet_allow_list", &allow_list)?,
         },
         audit: Audit::from_row(row)?,

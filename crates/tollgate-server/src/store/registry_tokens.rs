@@ -3,12 +3,11 @@
 //! Only a SHA-256 digest of each password is stored. Callers reach tokens
 //! through a registry they already proved is theirs.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use super::columns::Columns;
 use tollgate_api::registry_rules::ScopeRule;
 
 use super::registries::{from_json, to_json};
-use super::{AUDIT_COLUMNS, Audit, Change, Store, StoreResult};
+use super::{AUDIT_COLUMNS, Audit, Change, Store, StoreError, StoreResult};
 
 /// What `PUT` and `PATCH` may change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,16 +72,28 @@ impl Store {
         offset: u64,
         limit: u64,
     ) -> StoreResult<(Vec<RegistryTokenRecord>, u64)> {
-        let total: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM registry_tokens WHERE registry_id = $1")
-                .bind(registry_id)
-                .fetch_one(self.pool())
-                .await?
-                .try_get("n")?;
+        const COUNT: &str = "SELECT COUNT(*) AS n FROM registry_tokens WHERE registry_id = $1";
         let sql = format!(
             "SELECT {COLUMNS} FROM registry_tokens WHERE registry_id = $1 \
              ORDER BY created_at, id LIMIT $2 OFFSET $3"
         );
+        if let Some(reads) = self.reads.clone() {
+            // Long lists scan: run them on the blocking pool, not on a request thread.
+            let registry_id = registry_id.to_owned();
+            return tokio::task::spawn_blocking(move || {
+                let total = reads.count(COUNT, [&registry_id])?;
+                let params = rusqlite::params![registry_id, limit as i64, offset as i64];
+                let items = reads.all(&sql, params, |r| token_from_row(r))?;
+                Ok((items, total.max(0) as u64))
+            })
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        }
+        let total: i64 = sqlx::query(COUNT)
+            .bind(registry_id)
+            .fetch_one(self.pool())
+            .await?
+            .get("n")?;
         let rows = sqlx::query(&sql)
             .bind(registry_id)
             .bind(limit as i64)
@@ -129,7 +140,7 @@ impl Store {
         registry_name: &str,
         username: &str,
     ) -> StoreResult<Option<(RegistryTokenRecord, Vec<String>)>> {
-        for_login(self, registry_name, "name", username).await
+        for_login(self, registry_name, LoginKey::Name, username).await
     }
 
     /// Like [`Self::registry_token_for_login`], by token id (refresh tokens).
@@ -138,7 +149,7 @@ impl Store {
         registry_name: &str,
         token_id: &str,
     ) -> StoreResult<Option<(RegistryTokenRecord, Vec<String>)>> {
-        for_login(self, registry_name, "id", token_id).await
+        for_login(self, registry_name, LoginKey::Id, token_id).await
     }
 
     pub async fn delete_registry_token(
@@ -183,48 +194,66 @@ where
     Ok(())
 }
 
+/// Which column a login finds its token by.
+#[derive(Clone, Copy)]
+enum LoginKey {
+    Name,
+    Id,
+}
+
 /// A token and its registry's allow list, found by registry name and one
 /// token column, in one indexed lookup.
 async fn for_login(
     store: &Store,
     registry_name: &str,
-    column: &str,
+    by: LoginKey,
     value: &str,
 ) -> StoreResult<Option<(RegistryTokenRecord, Vec<String>)>> {
-    let columns = COLUMNS
-        .split(", ")
-        .map(|c| format!("t.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT {columns}, r.api_subnet_allow_list FROM registry_tokens t \
-         JOIN registries r ON r.id = t.registry_id WHERE r.name = $1 AND t.{column} = $2"
-    );
-    let row = sqlx::query(&sql)
+    macro_rules! login_sql {
+        ($column:literal) => {
+            concat!(
+                "SELECT t.id, t.registry_id, t.name, t.password_digest, t.status, t.expires_at, ",
+                "t.scopes, t.created_at, t.created_by, t.created_by_user_id, t.modified_at, t.modified_by, ",
+                "t.modified_by_user_id, r.api_subnet_allow_list ",
+                "FROM registry_tokens t JOIN registries r ON r.id = t.registry_id ",
+                "WHERE r.name = $1 AND ",
+                $column,
+                " = $2"
+            )
+        };
+    }
+    let sql = match by {
+        LoginKey::Name => login_sql!("t.name"),
+        LoginKey::Id => login_sql!("t.id"),
+    };
+    fn found(r: &impl Columns) -> StoreResult<(RegistryTokenRecord, Vec<String>)> {
+        let allow_list: String = r.get("api_subnet_allow_list")?;
+        Ok((
+            token_from_row(r)?,
+            from_json("api_subnet_allow_list", &allow_list)?,
+        ))
+    }
+    if let Some(reads) = store.reads() {
+        return reads.optional(sql, [registry_name, value], |r| found(r));
+    }
+    let row = sqlx::query(sql)
         .bind(registry_name)
         .bind(value)
         .fetch_optional(store.pool())
         .await?;
-    row.map(|r| {
-        let allow_list: String = r.try_get("api_subnet_allow_list")?;
-        Ok((
-            token_from_row(&r)?,
-            from_json("api_subnet_allow_list", &allow_list)?,
-        ))
-    })
-    .transpose()
+    row.as_ref().map(found).transpose()
 }
 
-fn token_from_row(row: &AnyRow) -> StoreResult<RegistryTokenRecord> {
-    let scopes: String = row.try_get("scopes")?;
+fn token_from_row(row: &impl Columns) -> StoreResult<RegistryTokenRecord> {
+    let scopes: String = row.get("scopes")?;
     Ok(RegistryTokenRecord {
-        id: row.try_get("id")?,
-        registry_id: row.try_get("registry_id")?,
-        name: row.try_get("name")?,
-        password_digest: row.try_get("password_digest")?,
+        id: row.get("id")?,
+        registry_id: row.get("registry_id")?,
+        name: row.get("name")?,
+        password_digest: row.get("password_digest")?,
         settings: TokenSettings {
-            status: row.try_get("status")?,
-            expires_at: row.try_get("expires_at")?,
+            status: row.get("status")?,
+            expires_at: row.get("expires_at")?,
             scopes: from_json("scopes", &scopes)?,
         },
         audit: Audit::from_row(row)?,

@@ -1,7 +1,6 @@
 //! Accounts, their contracts and their memberships.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use super::columns::Columns;
 
 use super::{Store, StoreError, StoreResult};
 
@@ -73,16 +72,20 @@ impl Store {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
             .fetch_one(self.pool())
             .await?;
-        Ok(row.try_get::<i64, _>("n")? > 0)
+        Ok(row.get::<i64>("n")? > 0)
     }
 
     /// The account with this e-mail (already lower-cased by the caller).
     pub async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query("SELECT id, email, password_hash FROM users WHERE email = $1")
+        const SQL: &str = "SELECT id, email, password_hash FROM users WHERE email = $1";
+        if let Some(reads) = self.reads() {
+            return reads.optional(SQL, [email], |r| user_from_row(r));
+        }
+        let row = sqlx::query(SQL)
             .bind(email)
             .fetch_optional(self.pool())
             .await?;
-        row.map(|r| user_from_row(&r)).transpose()
+        row.as_ref().map(user_from_row).transpose()
     }
 
     /// Every account, ordered by e-mail.
@@ -95,12 +98,15 @@ impl Store {
 
     /// The memberships of one account, ordered by contract number.
     pub async fn memberships_of(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
-        let rows = sqlx::query(
-            "SELECT contract_number, role, privileges FROM memberships WHERE user_id = $1 ORDER BY contract_number",
-        )
-        .bind(user_id)
-        .fetch_all(self.pool())
-        .await?;
+        const SQL: &str = "SELECT contract_number, role, privileges FROM memberships \
+             WHERE user_id = $1 ORDER BY contract_number";
+        if let Some(reads) = self.reads() {
+            return reads.all(SQL, [user_id], |r| membership_from_row(r));
+        }
+        let rows = sqlx::query(SQL)
+            .bind(user_id)
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(membership_from_row).collect()
     }
 
@@ -124,22 +130,21 @@ impl Store {
     }
 }
 
-fn user_from_row(row: &AnyRow) -> StoreResult<UserRecord> {
+fn user_from_row(row: &impl Columns) -> StoreResult<UserRecord> {
     Ok(UserRecord {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        password_hash: row.try_get("password_hash")?,
+        id: row.get("id")?,
+        email: row.get("email")?,
+        password_hash: row.get("password_hash")?,
     })
 }
 
-pub(super) fn membership_from_row(row: &AnyRow) -> StoreResult<Membership> {
-    let contract: i64 = row.try_get("contract_number")?;
-    let privileges: String = row.try_get("privileges")?;
+pub(super) fn membership_from_row(row: &impl Columns) -> StoreResult<Membership> {
+    let contract: i64 = row.get("contract_number")?;
+    let privileges: String = row.get("privileges")?;
     Ok(Membership {
-        contract_number: i32::try_from(contract).map_err(|_| {
-            StoreError::Backend(sqlx::Error::Decode("contract number out of range".into()))
-        })?,
-        role: row.try_get("role")?,
+        contract_number: i32::try_from(contract)
+            .map_err(|_| StoreError::Backend("contract number out of range".into()))?,
+        role: row.get("role")?,
         privileges: privileges
             .split(',')
             .filter(|p| !p.is_empty())

@@ -1,0 +1,106 @@
+//! The SQLite read path for the hot lookups (Bearer and Basic
+//! authentication, registry logins, token lists).
+//!
+//! sqlx runs every SQLite statement on a worker thread and hands the result
+//! back through channels; on a lookup that takes microseconds, those thread
+//! hand-offs cost more than the query. Here the same SQL runs on the calling
+//! thread, on a small pool of connections to the same file (WAL lets them
+//! read while sqlx writes). Writes always go through sqlx.
+
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OpenFlags, Params};
+
+use super::columns::Columns;
+use super::{StoreError, StoreResult};
+
+/// Idle connections kept for reuse.
+const MAX_IDLE: usize = 16;
+
+#[derive(Debug)]
+pub struct SqliteReads {
+    path: String,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+impl SqliteReads {
+    /// A read path for the file of an `sqlite:` URL; `None` for in-memory databases.
+    pub fn for_url(url: &str) -> Option<SqliteReads> {
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or_default();
+        if path.is_empty() || path.contains(":memory:") {
+            return None;
+        }
+        Some(SqliteReads {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn with<R>(&self, work: impl FnOnce(&Connection) -> StoreResult<R>) -> StoreResult<R> {
+        let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let connection = match pooled {
+            Some(connection) => connection,
+            None => {
+                let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let connection = Connection::open_with_flags(&self.path, flags)?;
+                connection.busy_timeout(std::time::Duration::from_secs(10))?;
+                connection
+            }
+        };
+        let result = work(&connection);
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE
+        {
+            idle.push(connection);
+        }
+        result
+    }
+
+    /// The first row of `sql`, mapped.
+    pub fn optional<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        map: impl Fn(&rusqlite::Row<'_>) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        self.with(|connection| {
+            let mut statement = connection.prepare_cached(sql)?;
+            let mut rows = statement.query(params)?;
+            rows.next()?.map(map).transpose()
+        })
+    }
+
+    /// Every row of `sql`, mapped.
+    pub fn all<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        map: impl Fn(&rusqlite::Row<'_>) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.with(|connection| {
+            let mut statement = connection.prepare_cached(sql)?;
+            let mut rows = statement.query(params)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                out.push(map(row)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// A single integer (a `COUNT(*)`).
+    pub fn count(&self, sql: &str, params: impl Params) -> StoreResult<i64> {
+        Ok(self
+            .optional(sql, params, |row| Columns::get::<i64>(row, "n"))?
+            .unwrap_or(0))
+    }
+}
