@@ -17,6 +17,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/0003_signing_key_lifecycle.sql"),
     ),
+    (
+        4,
+        include_str!("../../migrations/0004_registry_token_counts.sql"),
+    ),
 ];
 
 pub(super) async fn apply(store: &Store) -> anyhow::Result<()> {

@@ -13,6 +13,7 @@ mod migrations;
 mod registries;
 mod registry_tokens;
 mod sqlite_reads;
+mod token_pages;
 mod users;
 
 use std::str::FromStr;
@@ -124,6 +125,8 @@ pub struct Store {
     backend: Backend,
     /// The in-thread read path for hot lookups on an SQLite file.
     reads: Option<std::sync::Arc<sqlite_reads::SqliteReads>>,
+    /// Keys of every 1024th token per registry, for deep pages.
+    page_marks: std::sync::Arc<token_pages::PageMarks>,
 }
 
 impl Store {
@@ -162,6 +165,7 @@ impl Store {
             pool,
             backend,
             reads: None,
+            page_marks: Default::default(),
         };
         migrations::apply(&store).await?;
         if backend == Backend::Sqlite {

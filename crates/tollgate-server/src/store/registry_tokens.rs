@@ -7,7 +7,7 @@ use super::columns::Columns;
 use tollgate_api::registry_rules::ScopeRule;
 
 use super::registries::{from_json, to_json};
-use super::{AUDIT_COLUMNS, Audit, Change, Store, StoreError, StoreResult};
+use super::{AUDIT_COLUMNS, Audit, Change, Store, StoreResult};
 
 /// What `PUT` and `PATCH` may change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,8 +36,10 @@ const COLUMNS: &str = "id, registry_id, name, password_digest, status, expires_a
 impl Store {
     /// Creates a token. A name taken in the registry, or an id taken anywhere,
     /// is `Conflict`; a registry deleted meanwhile is `MissingParent`.
+    /// Creates a token and counts it in its registry, atomically.
     pub async fn insert_registry_token(&self, token: &RegistryTokenRecord) -> StoreResult<()> {
-        insert_token(self.pool(), token).await
+        self.insert_registry_tokens(std::slice::from_ref(token))
+            .await
     }
 
     /// Imports many tokens in one transaction (bulk loads, benchmarks).
@@ -45,6 +47,19 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         for token in tokens {
             insert_token(&mut *tx, token).await?;
+        }
+        let mut per_registry: Vec<(&str, i64)> = Vec::new();
+        for token in tokens {
+            match per_registry
+                .iter_mut()
+                .find(|(id, _)| *id == token.registry_id)
+            {
+                Some((_, n)) => *n += 1,
+                None => per_registry.push((&token.registry_id, 1)),
+            }
+        }
+        for (registry_id, added) in per_registry {
+            count_tokens(&mut *tx, registry_id, added).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -63,48 +78,6 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(token_from_row).transpose()
-    }
-
-    /// One page of the registry's tokens in creation order, with the total count.
-    pub async fn list_registry_tokens(
-        &self,
-        registry_id: &str,
-        offset: u64,
-        limit: u64,
-    ) -> StoreResult<(Vec<RegistryTokenRecord>, u64)> {
-        const COUNT: &str = "SELECT COUNT(*) AS n FROM registry_tokens WHERE registry_id = $1";
-        let sql = format!(
-            "SELECT {COLUMNS} FROM registry_tokens WHERE registry_id = $1 \
-             ORDER BY created_at, id LIMIT $2 OFFSET $3"
-        );
-        if let Some(reads) = self.reads.clone() {
-            // Long lists scan: run them on the blocking pool, not on a request thread.
-            let registry_id = registry_id.to_owned();
-            return tokio::task::spawn_blocking(move || {
-                let total = reads.count(COUNT, [&registry_id])?;
-                let params = rusqlite::params![registry_id, limit as i64, offset as i64];
-                let items = reads.all(&sql, params, |r| token_from_row(r))?;
-                Ok((items, total.max(0) as u64))
-            })
-            .await
-            .map_err(|e| StoreError::Backend(Box::new(e)))?;
-        }
-        let total: i64 = sqlx::query(COUNT)
-            .bind(registry_id)
-            .fetch_one(self.pool())
-            .await?
-            .get("n")?;
-        let rows = sqlx::query(&sql)
-            .bind(registry_id)
-            .bind(limit as i64)
-            .bind(offset as i64)
-            .fetch_all(self.pool())
-            .await?;
-        let items = rows
-            .iter()
-            .map(token_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((items, total.max(0) as u64))
     }
 
     /// Replaces status, expiry and scopes; false if the token is gone.
@@ -157,14 +130,43 @@ impl Store {
         registry_id: &str,
         token_id: &str,
     ) -> StoreResult<bool> {
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query("DELETE FROM registry_tokens WHERE id = $1 AND registry_id = $2")
             .bind(token_id)
             .bind(registry_id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        let deleted = done.rows_affected() == 1;
+        if deleted {
+            count_tokens(&mut *tx, registry_id, -1).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
     }
 }
+
+/// Adjusts a registry's token count and moves its order version on.
+async fn count_tokens<'e, E>(executor: E, registry_id: &str, delta: i64) -> StoreResult<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "UPDATE registries SET token_count = token_count + $1, tokens_version = tokens_version + 1 \
+         WHERE id = $2",
+    )
+    .bind(delta)
+    .bind(registry_id)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// A page after a `(created_at, id)` key, skipping `$5` more tokens.
+pub(super) const PAGE_SQL: &str = concat!(
+    "SELECT id, registry_id, name, password_digest, status, expires_at, scopes, created_at, created_by, ",
+    "created_by_user_id, modified_at, modified_by, modified_by_user_id FROM registry_tokens ",
+    "WHERE registry_id = $1 AND (created_at, id) >= ($2, $3) ORDER BY created_at, id LIMIT $4 OFFSET $5"
+);
 
 async fn insert_token<'e, E>(executor: E, token: &RegistryTokenRecord) -> StoreResult<()>
 where
@@ -244,7 +246,7 @@ async fn for_login(
     row.as_ref().map(found).transpose()
 }
 
-fn token_from_row(row: &impl Columns) -> StoreResult<RegistryTokenRecord> {
+pub(super) fn token_from_row(row: &impl Columns) -> StoreResult<RegistryTokenRecord> {
     let scopes: String = row.get("scopes")?;
     Ok(RegistryTokenRecord {
         id: row.get("id")?,

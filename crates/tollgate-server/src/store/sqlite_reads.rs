@@ -11,7 +11,6 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OpenFlags, Params};
 
-use super::columns::Columns;
 use super::{StoreError, StoreResult};
 
 /// Idle connections kept for reuse.
@@ -95,12 +94,5 @@ impl SqliteReads {
             }
             Ok(out)
         })
-    }
-
-    /// A single integer (a `COUNT(*)`).
-    pub fn count(&self, sql: &str, params: impl Params) -> StoreResult<i64> {
-        Ok(self
-            .optional(sql, params, |row| Columns::get::<i64>(row, "n"))?
-            .unwrap_or(0))
     }
 }

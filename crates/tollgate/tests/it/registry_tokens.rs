@@ -325,3 +325,88 @@ async fn deleting_a_registry_deletes_its_tokens() {
         .unwrap();
     assert!(token.is_none(), "no orphaned token row");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deep_pages_stay_exact_across_marks_and_after_changes() {
+    use tollgate_api::registry_rules::{Action, ScopeRule};
+    use tollgate_server::store::{Audit, Change, RegistryTokenRecord, TokenSettings};
+
+    let app = TestApp::spawn().await;
+    let registry = create_registry(&app, "deep-pages").await;
+    let change = Change {
+        at: 1_800_000_000,
+        by: OWNER_EMAIL.into(),
+        by_user_id: "seed".into(),
+    };
+    let tokens: Vec<RegistryTokenRecord> = (0..2600)
+        .map(|i| RegistryTokenRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            registry_id: registry.clone(),
+            name: format!("bulk-{i}"),
+            password_digest: "00".repeat(32),
+            settings: TokenSettings {
+                status: "enabled".into(),
+                expires_at: None,
+                scopes: vec![ScopeRule {
+                    name: "*".into(),
+                    actions: vec![Action::Pull],
+                }],
+            },
+            audit: Audit::created(&change),
+        })
+        .collect();
+    app.store.insert_registry_tokens(&tokens).await.unwrap();
+    let mut expected: Vec<String> = tokens.iter().map(|t| t.id.clone()).collect();
+    expected.sort();
+
+    let page = |offset: usize| {
+        let request = app
+            .get(&format!("{CR}/registries/{registry}/tokens"))
+            .query(&[("offset", offset.to_string()), ("limit", "100".to_string())])
+            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD));
+        async move {
+            let body: Value = request.send().await.unwrap().json().await.unwrap();
+            let ids: Vec<String> = body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].as_str().unwrap().to_owned())
+                .collect();
+            (body["total"].as_u64().unwrap(), ids)
+        }
+    };
+    for offset in [
+        0, 1000, 1023, 1024, 1025, 2047, 2048, 2550, 2599, 2600, 5000,
+    ] {
+        let (total, ids) = page(offset).await;
+        assert_eq!(total, 2600);
+        let end = (offset + 100).min(expected.len());
+        let want: &[String] = if offset < expected.len() {
+            &expected[offset..end]
+        } else {
+            &[]
+        };
+        assert_eq!(ids, want, "page at offset {offset}");
+    }
+    // Deleting a token before a mark shifts every later page by one.
+    let response = app
+        .delete(&format!(
+            "{CR}/registries/{registry}/tokens/{}",
+            expected[10]
+        ))
+        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    expected.remove(10);
+    for offset in [1024, 2048] {
+        let (total, ids) = page(offset).await;
+        assert_eq!(total, 2599);
+        assert_eq!(
+            ids,
+            &expected[offset..offset + 100],
+            "page at offset {offset} after a delete"
+        );
+    }
+}
