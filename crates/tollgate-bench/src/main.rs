@@ -50,7 +50,7 @@ impl Plan {
         } else {
             Plan {
                 duration: Duration::from_secs(10),
-                concurrency: 32,
+                concurrency: 16,
                 list_sizes: [10_000, 100_000],
                 scale: 1_000_000,
             }

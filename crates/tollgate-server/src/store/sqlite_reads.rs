@@ -78,6 +78,29 @@ impl SqliteReads {
         })
     }
 
+    /// Rows 0, n, 2n, ... of `sql`, mapped; the others are only stepped over.
+    pub fn every_nth<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        n: usize,
+        map: impl Fn(&rusqlite::Row<'_>) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.with(|connection| {
+            let mut statement = connection.prepare_cached(sql)?;
+            let mut rows = statement.query(params)?;
+            let mut out = Vec::new();
+            let mut index = 0usize;
+            while let Some(row) = rows.next()? {
+                if index % n.max(1) == 0 {
+                    out.push(map(row)?);
+                }
+                index += 1;
+            }
+            Ok(out)
+        })
+    }
+
     /// Every row of `sql`, mapped.
     pub fn all<T>(
         &self,

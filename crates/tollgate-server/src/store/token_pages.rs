@@ -38,10 +38,16 @@ pub(super) struct PageMarks {
 
 const STATS_SQL: &str = "SELECT token_count, tokens_version FROM registries WHERE id = $1";
 
+/// Every 1024th key, numbered by the database (PostgreSQL streams this).
 const MARKS_SQL: &str = "SELECT created_at, id FROM ( \
      SELECT created_at, id, ROW_NUMBER() OVER (ORDER BY created_at, id) AS n \
      FROM registry_tokens WHERE registry_id = $1) numbered \
      WHERE (n - 1) % 1024 = 0 ORDER BY n";
+
+/// Every key in order (SQLite: walked row by row, keeping every 1024th,
+/// because its window functions buffer the whole partition in memory).
+const KEYS_SQL: &str =
+    "SELECT created_at, id FROM registry_tokens WHERE registry_id = $1 ORDER BY created_at, id";
 
 /// Runs `work` on the blocking pool: list queries may scan.
 async fn on_reads<T: Send + 'static>(
@@ -112,7 +118,10 @@ impl Store {
         }
         let keys = if let Some(reads) = self.reads.clone() {
             let id = registry_id.to_owned();
-            on_reads(reads, move |reads| reads.all(MARKS_SQL, [id], |r| key(r))).await?
+            on_reads(reads, move |reads| {
+                reads.every_nth(KEYS_SQL, [id], MARK_EVERY as usize, |r| key(r))
+            })
+            .await?
         } else {
             let rows = sqlx::query(MARKS_SQL)
                 .bind(registry_id)
