@@ -92,7 +92,7 @@ impl SqliteReads {
             let mut out = Vec::new();
             let mut index = 0usize;
             while let Some(row) = rows.next()? {
-                if index % n.max(1) == 0 {
+                if index.is_multiple_of(n.max(1)) {
                     out.push(map(row)?);
                 }
                 index += 1;
