@@ -67,7 +67,6 @@ struct ServeArgs {
 }
 
 fn main() -> std::process::ExitCode {
-    limit_malloc_arenas();
     let cli = Cli::parse();
     // Few blocking threads: each keeps a malloc arena and a SQLite read
     // connection, and two cores gain nothing from more.
@@ -94,19 +93,6 @@ fn main() -> std::process::ExitCode {
             eprintln!("tollgate: {e:#}");
             std::process::ExitCode::FAILURE
         }
-    }
-}
-
-/// glibc gives busy threads their own malloc arenas (up to 8 per core), and
-/// memory freed in one arena is not reused by another: under load the
-/// resident size grows far beyond what is in use. Two arenas are plenty for
-/// two cores' worth of request threads.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter; it runs before any
-    // other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
 
