@@ -143,15 +143,7 @@ async fn find_by_id_answers_the_token_with_either_scheme() {
         .generate(OWNER_EMAIL, OWNER_PASSWORD, None, Some(120))
         .await;
     let id = token_id(&token);
-    let by_basic: Value = app
-        .get(&format!("/auth/v1/tokens/{id}"))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let by_basic: Value = app.owner_json(&format!("/auth/v1/tokens/{id}")).await;
     let by_bearer: Value = app
         .get(&format!("/auth/v1/tokens/{id}"))
         .bearer_auth(&token)

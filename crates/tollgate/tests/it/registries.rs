@@ -91,15 +91,7 @@ async fn bad_registry_bodies_get_400_naming_the_field() {
         let message = expect_error(post_registry(&app, body).await, StatusCode::BAD_REQUEST).await;
         assert!(message.contains(expected), "{body}: {message}");
     }
-    let listed: Value = app
-        .get(&format!("{CR}/registries"))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = app.owner_json(&format!("{CR}/registries")).await;
     assert_eq!(listed["items"], json!([]), "nothing half-written");
 }
 

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
 use crate::registries::CR;
-use crate::registry_token::registry_with_token;
+use crate::registry_token::{create_token, registry_with_token};
 use crate::support::*;
 
 fn require(tool: &str) {
@@ -254,27 +254,10 @@ async fn patch_token(app: &TestApp, registry: &str, token: &str, body: Value) {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
+/// A new token of the registry; answers its id and `name:password` credentials.
 async fn add_token(app: &TestApp, registry: &str, name: &str, scopes: Value) -> (String, String) {
-    let created: Value = app
-        .client
-        .post(app.url(&format!("{CR}/registries/{registry}/tokens")))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .json(&json!({"properties": {"name": name, "scopes": scopes}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (
-        created["id"].as_str().unwrap().to_owned(),
-        format!(
-            "{name}:{}",
-            created["properties"]["credentials"]["password"]
-                .as_str()
-                .unwrap()
-        ),
-    )
+    let (id, password) = create_token(app, registry, name, scopes).await;
+    (id, format!("{name}:{password}"))
 }
 
 #[tokio::test(flavor = "multi_thread")]

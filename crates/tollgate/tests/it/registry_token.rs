@@ -24,25 +24,39 @@ pub async fn registry_with_token(
     scopes: Value,
 ) -> (String, String, String, String) {
     let id = create_registry(app, registry).await;
+    let (token_id, password) = create_token(app, &id, token, scopes).await;
+    (
+        id,
+        format!("{registry}.{REGISTRY_DOMAIN}"),
+        token_id,
+        password,
+    )
+}
+
+/// Creates a token in a registry as the owner; answers (token id, password).
+pub async fn create_token(
+    app: &TestApp,
+    registry_id: &str,
+    name: &str,
+    scopes: Value,
+) -> (String, String) {
     let created: Value = app
         .client
-        .post(app.url(&format!("{CR}/registries/{id}/tokens")))
+        .post(app.url(&format!("{CR}/registries/{registry_id}/tokens")))
         .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .json(&json!({"properties": {"name": token, "scopes": scopes}}))
+        .json(&json!({"properties": {"name": name, "scopes": scopes}}))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
+    let password = created["properties"]["credentials"]["password"]
+        .as_str()
+        .unwrap();
     (
-        id,
-        format!("{registry}.{REGISTRY_DOMAIN}"),
         created["id"].as_str().unwrap().to_owned(),
-        created["properties"]["credentials"]["password"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
+        password.to_owned(),
     )
 }
 

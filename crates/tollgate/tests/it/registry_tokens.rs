@@ -158,14 +158,8 @@ async fn bad_token_bodies_get_400_naming_the_field() {
         assert!(message.contains(expected), "{body}: {message}");
     }
     let listed: Value = app
-        .get(&format!("{CR}/registries/{registry}/tokens"))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .owner_json(&format!("{CR}/registries/{registry}/tokens"))
+        .await;
     assert_eq!(listed["total"], 0, "nothing half-written");
 
     let created: Value = post_token(&app, &registry, &json!({"properties": {"name": "real"}}))
@@ -197,15 +191,7 @@ async fn bad_token_bodies_get_400_naming_the_field() {
         let message = expect_error(response, StatusCode::BAD_REQUEST).await;
         assert!(message.contains(expected), "{body}: {message}");
     }
-    let unchanged: Value = app
-        .get(&path)
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let unchanged: Value = app.owner_json(&path).await;
     assert_eq!(unchanged["properties"]["status"], "enabled");
     assert_eq!(unchanged["metadata"]["lastModifiedDate"], Value::Null);
 }
@@ -290,14 +276,8 @@ async fn parallel_creates_of_one_token_name_yield_one_201_and_the_rest_409() {
     }
     assert_eq!((created, conflicts), (1, N - 1));
     let listed: Value = app
-        .get(&format!("{CR}/registries/{registry}/tokens"))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .owner_json(&format!("{CR}/registries/{registry}/tokens"))
+        .await;
     assert_eq!(listed["total"], 1);
     assert_eq!(listed["items"][0]["properties"]["name"], "same-name");
 }

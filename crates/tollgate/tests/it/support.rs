@@ -127,6 +127,18 @@ impl TestApp {
             .expect("account created")
     }
 
+    /// GET `path` as the first owner; answers the JSON body, whatever the status.
+    pub async fn owner_json(&self, path: &str) -> Value {
+        self.get(path)
+            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("JSON body")
+    }
+
     pub fn get(&self, path: &str) -> RequestBuilder {
         self.client.get(self.url(path))
     }
