@@ -252,9 +252,7 @@ async fn update(
     }
     let mut updated = existing.clone();
     updated.settings = settings;
-    updated.audit.modified_at = Some(change.at);
-    updated.audit.modified_by = Some(change.by);
-    updated.audit.modified_by_user_id = Some(change.by_user_id);
+    updated.audit.record(change);
     Ok(updated)
 }
 

@@ -60,6 +60,13 @@ impl Audit {
         }
     }
 
+    /// Notes `change` as the latest modification.
+    pub fn record(&mut self, change: Change) {
+        self.modified_at = Some(change.at);
+        self.modified_by = Some(change.by);
+        self.modified_by_user_id = Some(change.by_user_id);
+    }
+
     fn from_row(row: &impl columns::Columns) -> StoreResult<Self> {
         Ok(Self {
             created_at: row.get("created_at")?,
