@@ -291,15 +291,18 @@ async fn measure(
     .await
 }
 
+/// A body-less GET with an `Authorization` header.
+fn get_request(path: &str, authorization: &str) -> Request<Full<Bytes>> {
+    Request::get(path)
+        .header("host", "127.0.0.1")
+        .header("authorization", authorization)
+        .body(Full::new(Bytes::new()))
+        .unwrap_or_default()
+}
+
 fn simple_get(path: &str, authorization: String) -> MakeRequest {
     let path = path.to_owned();
-    Arc::new(move |_, _| {
-        Request::get(path.as_str())
-            .header("host", "127.0.0.1")
-            .header("authorization", authorization.as_str())
-            .body(Full::new(Bytes::new()))
-            .unwrap_or_default()
-    })
+    Arc::new(move |_, _| get_request(&path, &authorization))
 }
 
 /// Pages of 100 at offsets spread over the whole list.
@@ -308,13 +311,10 @@ fn list_tokens(registry: &str, size: u64, authorization: String) -> MakeRequest 
     Arc::new(move |worker, n| {
         let spread = (worker as u64 * 7_919 + n * 104_729) % size.max(1);
         let offset = spread.min(size.saturating_sub(100));
-        Request::get(format!(
-            "/containerregistries/registries/{registry}/tokens?offset={offset}&limit=100"
-        ))
-        .header("host", "127.0.0.1")
-        .header("authorization", authorization.as_str())
-        .body(Full::new(Bytes::new()))
-        .unwrap_or_default()
+        get_request(
+            &format!("/containerregistries/registries/{registry}/tokens?offset={offset}&limit=100"),
+            &authorization,
+        )
     })
 }
 
@@ -351,11 +351,9 @@ impl Client {
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
         tokio::spawn(connection);
-        let request = Request::get(path)
-            .header("host", "127.0.0.1")
-            .header("authorization", authorization)
-            .body(Full::new(Bytes::new()))?;
-        let response = sender.send_request(request).await?;
+        let response = sender
+            .send_request(get_request(path, authorization))
+            .await?;
         let status = response.status().as_u16();
         Ok((status, response.into_body().collect().await?.to_bytes()))
     }

@@ -108,14 +108,6 @@ impl SqliteReads {
         params: impl Params,
         map: impl Fn(&rusqlite::Row<'_>) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
-        self.with(|connection| {
-            let mut statement = connection.prepare_cached(sql)?;
-            let mut rows = statement.query(params)?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
-                out.push(map(row)?);
-            }
-            Ok(out)
-        })
+        self.every_nth(sql, params, 1, map)
     }
 }
