@@ -1,22 +1,15 @@
-//! Accounts: roles, privileges, password hashing and the first owner account.
+//! Accounts: roles, privileges, e-mails as login names, and the first owner account.
 //!
-//! Human passwords are hashed with argon2id (the crate's OWASP-recommended
-//! parameters). Verification of an unknown account still pays one argon2id
-//! verification, so response time does not reveal which e-mails exist.
-//! This module never logs or returns a password it did not generate.
+//! Passwords are hashed and checked in [`crate::passwords`]. This module
+//! never logs or returns a password it did not generate.
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::OnceLock;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand_core::{OsRng, RngCore};
 
-use sha2::{Digest, Sha256};
-
-use crate::cache::ExpiringCache;
-use crate::store::{Membership, NewUser, Store, StoreError, UserRecord};
+use crate::passwords::hash_password;
+use crate::store::{Membership, NewUser, Store, StoreError};
 
 /// A member's role in a contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,98 +72,6 @@ pub fn validate_email(email: &str) -> Result<(), String> {
         Err(format!(
             "{email:?} is not an e-mail address usable as a login (name@domain, no colon or spaces)"
         ))
-    }
-}
-
-/// Hashes a password with argon2id and a fresh random salt (PHC string).
-pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))
-}
-
-/// Verifies a password against a stored hash, or against a dummy hash when
-/// the account does not exist, so both cases cost the same.
-pub fn verify_password(stored_hash: Option<&str>, password: &str) -> bool {
-    let hash = stored_hash.unwrap_or_else(|| dummy_hash());
-    let Ok(parsed) = PasswordHash::new(hash) else {
-        return false;
-    };
-    let valid = Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok();
-    valid && stored_hash.is_some()
-}
-
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| hash_password(&generate_secret()).unwrap_or_default())
-}
-
-/// How long a verified password is remembered, and how many are.
-const VERIFIED_PASSWORD_TTL: std::time::Duration = std::time::Duration::from_secs(60);
-const VERIFIED_PASSWORD_CAPACITY: usize = 10_000;
-
-/// Verifies passwords, remembering correct ones briefly so that a client
-/// repeating its Basic credentials does not pay argon2id on every request.
-///
-/// The cache key is a keyed SHA-256 of e-mail and password (the key is
-/// random per process and never leaves it); the value is the argon2id hash
-/// the password was verified against. A hit counts only if the account's
-/// stored hash is still that hash, so a changed password or a deleted
-/// account is refused at once, on every node. A wrong password never hits
-/// and always pays the full verification.
-pub struct PasswordCheck {
-    key: [u8; 32],
-    verified: ExpiringCache<[u8; 32], String>,
-}
-
-impl Default for PasswordCheck {
-    fn default() -> Self {
-        let mut key = [0u8; 32];
-        OsRng.fill_bytes(&mut key);
-        Self {
-            key,
-            verified: ExpiringCache::new(VERIFIED_PASSWORD_CAPACITY, VERIFIED_PASSWORD_TTL),
-        }
-    }
-}
-
-impl PasswordCheck {
-    /// Whether `password` is the password of `user` (`None`: unknown account,
-    /// verified against a dummy hash so that both cost the same).
-    pub async fn verify(&self, email: &str, user: Option<&UserRecord>, password: &str) -> bool {
-        let cache_key = self.cache_key(email, password);
-        if let Some(user) = user
-            && self.verified.get(&cache_key).as_deref() == Some(user.password_hash.as_str())
-        {
-            return true;
-        }
-        let stored_hash = user.map(|u| u.password_hash.clone());
-        let candidate = password.to_owned();
-        let hash_for_check = stored_hash.clone();
-        // argon2id is CPU-heavy: keep it off the async workers.
-        let valid = tokio::task::spawn_blocking(move || {
-            verify_password(hash_for_check.as_deref(), &candidate)
-        })
-        .await
-        .unwrap_or(false);
-        match (valid, stored_hash) {
-            (true, Some(hash)) => self.verified.insert(cache_key, hash),
-            _ => self.verified.remove(&cache_key),
-        }
-        valid
-    }
-
-    fn cache_key(&self, email: &str, password: &str) -> [u8; 32] {
-        let mut hasher = Sha256::new();
-        hasher.update(self.key);
-        hasher.update((email.len() as u64).to_be_bytes());
-        hasher.update(email.as_bytes());
-        hasher.update(password.as_bytes());
-        hasher.finalize().into()
     }
 }
 
@@ -337,16 +238,6 @@ fn random_contract_number() -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hashes_verify_and_wrong_passwords_fail() {
-        let hash = hash_password("correct horse").unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password(Some(&hash), "correct horse"));
-        assert!(!verify_password(Some(&hash), "wrong"));
-        assert!(!verify_password(None, "correct horse"));
-        assert!(!verify_password(Some("not a phc string"), "x"));
-    }
 
     #[test]
     fn emails_are_case_insensitive_and_checked() {

@@ -7,7 +7,8 @@
 //! Modules, each with one job:
 //! - [`config`]: the settings one service instance runs with;
 //! - [`store`]: the persistence port (SQLite or PostgreSQL);
-//! - [`identity`]: accounts, roles, password hashing, the first owner;
+//! - [`identity`]: accounts, roles, the first owner;
+//! - [`passwords`]: argon2id hashing, the bounded Basic password check;
 //! - [`keys`] and [`jwt`]: ES256 signing keys, JWKS, compact JWS;
 //! - [`access_tokens`]: what an Auth API token is and when it is accepted;
 //! - [`registry_access`]: registry token logins, scope grants, registry JWTs;
@@ -24,6 +25,7 @@ pub mod http;
 pub mod identity;
 pub mod jwt;
 pub mod keys;
+pub mod passwords;
 pub mod registry_access;
 pub mod secrets;
 pub mod store;
@@ -86,7 +88,7 @@ impl Application {
             public_url,
             registry_domain: config.registry_domain.trim_matches('.').to_owned(),
             locations: config.locations.clone(),
-            passwords: identity::PasswordCheck::default(),
+            passwords: passwords::PasswordCheck::default(),
             registry_tokens: RegistryTokenIssuer {
                 keys: registry_keys,
                 issuer: config.registry_issuer.clone(),

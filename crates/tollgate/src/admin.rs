@@ -10,6 +10,7 @@ use tollgate_server::clock::{Clock, SystemClock};
 use tollgate_server::config::DEFAULT_DATABASE_URL;
 use tollgate_server::identity::{self, AccountSpec, Role};
 use tollgate_server::keys::{self, AUTH_KEYS, REGISTRY_KEYS};
+use tollgate_server::passwords;
 use tollgate_server::store::Store;
 
 #[derive(Subcommand)]
@@ -214,7 +215,7 @@ async fn run_user(command: UserCommand) -> anyhow::Result<()> {
             let store = Store::connect(&store.database).await?;
             let email = identity::normalise_email(&email);
             let (password, generated) = obtain_password(password_stdin)?;
-            let hash = identity::hash_password(&password)?;
+            let hash = passwords::hash_password(&password)?;
             anyhow::ensure!(
                 store.set_password_hash(&email, &hash).await?,
                 "no account with e-mail {email}"

@@ -24,7 +24,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::access_tokens::AccessTokens;
 use crate::clock::Clock;
-use crate::identity::PasswordCheck;
+use crate::passwords::PasswordCheck;
 use crate::registry_access::RegistryTokenIssuer;
 use crate::store::Store;
 
