@@ -8,6 +8,7 @@
 //! is remembered for a few minutes, so a repeated token costs a SHA-256 and
 //! the store lookup instead of an ECDSA verification.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -77,7 +78,7 @@ pub struct AccessTokens {
     issuer: String,
     /// Signatures already verified, by SHA-256 of the whole token: a repeat
     /// skips the ECDSA verification, never the claim and revocation checks.
-    verified: ExpiringCache<[u8; 32], Verified<Claims>>,
+    verified: ExpiringCache<[u8; 32], Arc<Verified<Claims>>>,
 }
 
 impl AccessTokens {
@@ -146,14 +147,16 @@ impl AccessTokens {
         let verified = match self.verified.get(&digest) {
             Some(verified) => verified,
             None => {
-                let verified = jwt::decode::<Claims>(token, &self.keys)
-                    .await
-                    .map_err(BearerError::Jwt)?;
+                let verified = Arc::new(
+                    jwt::decode::<Claims>(token, &self.keys)
+                        .await
+                        .map_err(BearerError::Jwt)?,
+                );
                 self.verified.insert(digest, verified.clone());
                 verified
             }
         };
-        let claims = verified.claims;
+        let claims = &verified.claims;
         if claims.iss != self.issuer {
             return Err(BearerError::WrongIssuer);
         }

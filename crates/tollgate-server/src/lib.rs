@@ -11,7 +11,8 @@
 //! - [`passwords`]: argon2id hashing, the bounded Basic password check;
 //! - [`keys`] and [`jwt`]: ES256 signing keys, JWKS, compact JWS;
 //! - [`access_tokens`]: what an Auth API token is and when it is accepted;
-//! - [`registry_access`]: registry token logins, scope grants, registry JWTs;
+//! - [`registry_access`]: registry token logins and scope grants;
+//! - [`registry_jwt`]: the registry JWTs (access, reused briefly; refresh);
 //! - [`secrets`]: generated secrets (registry token passwords) and digests;
 //! - [`cache`]: bounded expiring caches for costly, re-checked results;
 //! - [`clock`]: injected time;
@@ -27,6 +28,7 @@ pub mod jwt;
 pub mod keys;
 pub mod passwords;
 pub mod registry_access;
+pub mod registry_jwt;
 pub mod secrets;
 pub mod store;
 
@@ -42,7 +44,7 @@ pub use crate::config::Config;
 use crate::http::AppState;
 use crate::identity::CreatedAdmin;
 use crate::keys::{AUTH_KEYS, KeyRing, REGISTRY_KEYS};
-use crate::registry_access::RegistryTokenIssuer;
+use crate::registry_jwt::RegistryTokenIssuer;
 use crate::store::Store;
 
 /// A service instance, bound to its address and ready to serve.
@@ -89,11 +91,11 @@ impl Application {
             registry_domain: config.registry_domain.trim_matches('.').to_owned(),
             locations: config.locations.clone(),
             passwords: passwords::PasswordCheck::default(),
-            registry_tokens: RegistryTokenIssuer {
-                keys: registry_keys,
-                issuer: config.registry_issuer.clone(),
-                lifetime_seconds: config.registry_token_ttl,
-            },
+            registry_tokens: RegistryTokenIssuer::new(
+                registry_keys,
+                config.registry_issuer.clone(),
+                config.registry_token_ttl,
+            ),
         });
         Ok(Application {
             listener,

@@ -5,8 +5,8 @@
 //! `scope`s such as `repository:team/app:pull,push`. A registry token's
 //! credentials are checked (password digest in constant time, status,
 //! expiry, the registry's `apiSubnetAllowList`), then the granted access is
-//! the requested actions intersected with the token's scopes. The answer is
-//! a short-lived ES256 JWT whose `kid` is the signing key's libtrust id.
+//! the requested actions intersected with the token's scopes, which
+//! [`crate::registry_jwt`] signs into the answer.
 
 use std::net::IpAddr;
 
@@ -14,8 +14,6 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use tollgate_api::registry_rules::{Action, ScopeRule, Subnet};
 
-use crate::jwt;
-use crate::keys::KeyRing;
 use crate::secrets;
 use crate::store::{RegistryTokenRecord, Store, StoreError};
 
@@ -293,108 +291,6 @@ fn usable(
         return Err(Denied::AddressNotAllowed);
     }
     Ok(Proven { token })
-}
-
-/// The claims of a registry access token, as Distribution reads them.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AccessClaims {
-    pub iss: String,
-    pub sub: String,
-    pub aud: String,
-    pub exp: i64,
-    pub nbf: i64,
-    pub iat: i64,
-    pub jti: String,
-    pub access: Vec<Access>,
-}
-
-/// The claims of a refresh token: who may get more access tokens, for which service.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RefreshClaims {
-    pub iss: String,
-    pub sub: String,
-    pub aud: String,
-    pub exp: i64,
-    pub iat: i64,
-    pub jti: String,
-    /// Always `refresh`: keeps access tokens from being replayed as refresh tokens.
-    pub token_use: String,
-    /// The registry token's id, to re-check it on every use.
-    pub tid: String,
-}
-
-/// How long a refresh token lives (it is re-checked against the registry token on use).
-pub const REFRESH_LIFETIME_SECONDS: i64 = 30 * 24 * 3600;
-
-/// Signs registry JWTs with the registry key ring.
-pub struct RegistryTokenIssuer {
-    pub keys: KeyRing,
-    pub issuer: String,
-    pub lifetime_seconds: i64,
-}
-
-impl RegistryTokenIssuer {
-    /// An access token for `subject` at `service` granting `access`.
-    pub fn access_token(
-        &self,
-        subject: &str,
-        service: &str,
-        access: Vec<Access>,
-        now: i64,
-    ) -> String {
-        let claims = AccessClaims {
-            iss: self.issuer.clone(),
-            sub: subject.to_owned(),
-            aud: service.to_owned(),
-            exp: now + self.lifetime_seconds,
-            nbf: now,
-            iat: now,
-            jti: secrets::random_secret(16),
-            access,
-        };
-        let key = self.keys.active();
-        jwt::encode(&key, key.libtrust_id(), &claims)
-    }
-
-    /// A refresh token for the proven registry token at `service`.
-    pub fn refresh_token(&self, token: &RegistryTokenRecord, service: &str, now: i64) -> String {
-        let lifetime = token
-            .settings
-            .expires_at
-            .map_or(REFRESH_LIFETIME_SECONDS, |at| {
-                (at - now).clamp(0, REFRESH_LIFETIME_SECONDS)
-            });
-        let claims = RefreshClaims {
-            iss: self.issuer.clone(),
-            sub: token.name.clone(),
-            aud: service.to_owned(),
-            exp: now + lifetime,
-            iat: now,
-            jti: secrets::random_secret(16),
-            token_use: "refresh".into(),
-            tid: token.id.clone(),
-        };
-        let key = self.keys.active();
-        jwt::encode(&key, key.libtrust_id(), &claims)
-    }
-
-    /// Verifies a refresh token for `service`; answers its claims.
-    pub async fn check_refresh_token(
-        &self,
-        refresh: &str,
-        service: &str,
-        now: i64,
-    ) -> Option<RefreshClaims> {
-        let verified = jwt::decode::<RefreshClaims>(refresh, &self.keys)
-            .await
-            .ok()?;
-        let claims = verified.claims;
-        (claims.token_use == "refresh"
-            && claims.iss == self.issuer
-            && claims.aud == service
-            && claims.exp > now)
-            .then_some(claims)
-    }
 }
 
 #[cfg(test)]

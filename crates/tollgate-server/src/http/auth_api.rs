@@ -20,9 +20,12 @@ use crate::store::AuthTokenRecord;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/tokens", get(list).delete(delete_by_criteria))
-        .route("/tokens/generate", get(generate))
-        .route("/tokens/{token_id}", get(find_by_id).delete(delete_by_id))
+        .route("/auth/v1/tokens", get(list).delete(delete_by_criteria))
+        .route("/auth/v1/tokens/generate", get(generate))
+        .route(
+            "/auth/v1/tokens/{token_id}",
+            get(find_by_id).delete(delete_by_id),
+        )
 }
 
 /// `GET /tokens/generate?ttl=N`
@@ -64,6 +67,12 @@ async fn find_by_id(
     caller: Caller,
     Path(token_id): Path<String>,
 ) -> Result<Json<Token>, ApiError> {
+    // A client reading its own token: the authentication just read that row.
+    if let AuthMethod::Bearer { token } = &caller.method
+        && token.id == token_id
+    {
+        return Ok(Json(to_wire(&state, token)));
+    }
     let record = state
         .store
         .find_auth_token(&caller.user_id, caller.contract(), &token_id)
@@ -115,14 +124,14 @@ async fn delete_by_criteria(
                 .await?;
         }
         Criteria::Current => {
-            let AuthMethod::Bearer { token_id } = &caller.method else {
+            let AuthMethod::Bearer { token } = &caller.method else {
                 return Err(ApiError::bad_request(
                     "criteria CURRENT deletes the token that authenticated the request: authenticate with Bearer",
                 ));
             };
             state
                 .store
-                .delete_auth_token(user, contract, token_id)
+                .delete_auth_token(user, contract, &token.id)
                 .await?;
         }
     }

@@ -20,7 +20,7 @@ use super::AppState;
 use super::error::ApiError;
 use crate::access_tokens::BearerError;
 use crate::identity::{self, MANAGE_REGISTRIES};
-use crate::store::{Change, Membership};
+use crate::store::{AuthTokenRecord, Change, Membership};
 
 /// An authenticated caller acting within one contract.
 #[derive(Debug, Clone)]
@@ -35,9 +35,9 @@ pub struct Caller {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthMethod {
     Basic,
-    /// With the id of the access token presented.
+    /// With the access token presented, as stored.
     Bearer {
-        token_id: String,
+        token: AuthTokenRecord,
     },
 }
 
@@ -222,11 +222,11 @@ async fn bearer(
         )));
     }
     Ok(Caller {
-        user_id: lookup.token.user_id,
+        user_id: lookup.token.user_id.clone(),
         email: lookup.email,
         membership: lookup.membership,
         method: AuthMethod::Bearer {
-            token_id: lookup.token.id,
+            token: lookup.token,
         },
     })
 }

@@ -12,12 +12,13 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 
-/// Logs method, path (never the query or headers), status and latency.
-pub async fn log_request(request: Request, next: Next) -> Response {
+/// Logs method, path (never the query or headers), status and latency,
+/// after giving an error answer of the framework the IONOS body.
+pub async fn log_and_complete(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
+    let response = with_ionos_error_body(next.run(request).await).await;
     tracing::info!(
         target: "tollgate::http",
         "{method} {path} {} {:.3}ms",
@@ -28,9 +29,8 @@ pub async fn log_request(request: Request, next: Next) -> Response {
 }
 
 /// Gives every 4xx/5xx without a JSON body (framework rejections such as a
-/// body over the size limit) the IONOS error body.
-pub async fn ionos_error_bodies(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+/// body over the size limit, a panic turned into a 500) the IONOS error body.
+async fn with_ionos_error_body(response: Response) -> Response {
     let status = response.status();
     let is_json = response
         .headers()

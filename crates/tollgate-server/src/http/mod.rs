@@ -25,7 +25,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::access_tokens::AccessTokens;
 use crate::clock::Clock;
 use crate::passwords::PasswordCheck;
-use crate::registry_access::RegistryTokenIssuer;
+use crate::registry_jwt::RegistryTokenIssuer;
 use crate::store::Store;
 
 /// Request bodies larger than this are refused with 413.
@@ -53,17 +53,14 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(meta::health))
         .route("/.well-known/jwks.json", get(meta::jwks))
-        .nest("/auth/v1", auth_api::routes())
-        .nest(
-            "/containerregistries",
-            registries::routes().merge(registry_tokens::routes()),
-        )
+        .merge(auth_api::routes())
+        .merge(registries::routes())
+        .merge(registry_tokens::routes())
         .merge(registry_token::routes())
         .fallback(meta::unknown_route)
         .method_not_allowed_fallback(meta::method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(axum::middleware::from_fn(middleware::ionos_error_bodies))
         .layer(CatchPanicLayer::custom(middleware::panic_to_500))
-        .layer(axum::middleware::from_fn(middleware::log_request))
+        .layer(axum::middleware::from_fn(middleware::log_and_complete))
 }

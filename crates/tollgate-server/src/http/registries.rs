@@ -35,11 +35,11 @@ const REGISTRY_STATE: &str = "Running";
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/locations", get(locations))
-        .route("/names/{name}", head(check_name))
-        .route("/registries", get(list).post(create))
+        .route("/containerregistries/locations", get(locations))
+        .route("/containerregistries/names/{name}", head(check_name))
+        .route("/containerregistries/registries", get(list).post(create))
         .route(
-            "/registries/{registry_id}",
+            "/containerregistries/registries/{registry_id}",
             get(find).put(put).patch(patch).delete(delete),
         )
 }

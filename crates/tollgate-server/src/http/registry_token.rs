@@ -248,16 +248,16 @@ fn answer(
 ) -> TokenAnswer {
     let access = registry_access::grant(scopes, &proven.token.settings.scopes);
     let issuer = &state.registry_tokens;
-    let token = issuer.access_token(&proven.token.name, service, access, now);
+    let issued = issuer.access_token(&proven.token, service, access, now);
     let refresh_token = refresh.map(|given| match given {
         Some(existing) => existing.to_owned(),
         None => issuer.refresh_token(&proven.token, service, now),
     });
     TokenAnswer {
-        access_token: token.clone(),
-        token,
-        expires_in: issuer.lifetime_seconds,
-        issued_at: rfc3339(now),
+        access_token: issued.jwt.clone(),
+        token: issued.jwt,
+        expires_in: issued.expires_at - now,
+        issued_at: rfc3339(issued.issued_at),
         refresh_token,
     }
 }

@@ -32,9 +32,12 @@ use crate::store::{Audit, RegistryRecord, RegistryTokenRecord, StoreError, Token
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/registries/{registry_id}/tokens", get(list).post(create))
         .route(
-            "/registries/{registry_id}/tokens/{token_id}",
+            "/containerregistries/registries/{registry_id}/tokens",
+            get(list).post(create),
+        )
+        .route(
+            "/containerregistries/registries/{registry_id}/tokens/{token_id}",
             get(find).put(put).patch(patch).delete(delete),
         )
 }

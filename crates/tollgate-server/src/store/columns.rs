@@ -2,6 +2,8 @@
 //! mapped by one function whichever path (sqlx or the SQLite read path) ran
 //! the query.
 
+use std::cell::Cell;
+
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -10,7 +12,7 @@ use super::{StoreError, StoreResult};
 /// A Rust type a column can be read as.
 pub(super) trait Column: Sized {
     fn from_any(row: &AnyRow, name: &str) -> StoreResult<Self>;
-    fn from_sqlite(row: &rusqlite::Row<'_>, name: &str) -> StoreResult<Self>;
+    fn from_sqlite(row: &rusqlite::Row<'_>, index: usize) -> StoreResult<Self>;
 }
 
 macro_rules! columns {
@@ -20,8 +22,8 @@ macro_rules! columns {
                 Ok(row.try_get::<$t, _>(name)?)
             }
 
-            fn from_sqlite(row: &rusqlite::Row<'_>, name: &str) -> StoreResult<Self> {
-                row.get::<_, $t>(name).map_err(StoreError::from)
+            fn from_sqlite(row: &rusqlite::Row<'_>, index: usize) -> StoreResult<Self> {
+                row.get::<_, $t>(index).map_err(StoreError::from)
             }
         }
     )*};
@@ -40,8 +42,32 @@ impl Columns for AnyRow {
     }
 }
 
-impl Columns for rusqlite::Row<'_> {
+/// A row of the SQLite read path. Mappers read columns mostly in `SELECT`
+/// order, so each lookup first tries the column after the previous one:
+/// one name comparison per column instead of a scan of all names.
+pub(super) struct SqliteRow<'a> {
+    row: &'a rusqlite::Row<'a>,
+    next: Cell<usize>,
+}
+
+impl<'a> SqliteRow<'a> {
+    pub(super) fn new(row: &'a rusqlite::Row<'a>) -> Self {
+        Self {
+            row,
+            next: Cell::new(0),
+        }
+    }
+}
+
+impl Columns for SqliteRow<'_> {
     fn get<T: Column>(&self, name: &str) -> StoreResult<T> {
-        T::from_sqlite(self, name)
+        let statement = self.row.as_ref();
+        let guess = self.next.get();
+        let index = match statement.column_name(guess) {
+            Ok(found) if found == name => guess,
+            _ => statement.column_index(name)?,
+        };
+        self.next.set(index + 1);
+        T::from_sqlite(self.row, index)
     }
 }

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OpenFlags, Params};
 
+use super::columns::SqliteRow;
 use super::{StoreError, StoreResult};
 
 /// Idle connections kept for reuse.
@@ -69,12 +70,14 @@ impl SqliteReads {
         &self,
         sql: &str,
         params: impl Params,
-        map: impl Fn(&rusqlite::Row<'_>) -> StoreResult<T>,
+        map: impl Fn(&SqliteRow<'_>) -> StoreResult<T>,
     ) -> StoreResult<Option<T>> {
         self.with(|connection| {
             let mut statement = connection.prepare_cached(sql)?;
             let mut rows = statement.query(params)?;
-            rows.next()?.map(map).transpose()
+            rows.next()?
+                .map(|row| map(&SqliteRow::new(row)))
+                .transpose()
         })
     }
 
@@ -84,7 +87,7 @@ impl SqliteReads {
         sql: &str,
         params: impl Params,
         n: usize,
-        map: impl Fn(&rusqlite::Row<'_>) -> StoreResult<T>,
+        map: impl Fn(&SqliteRow<'_>) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
         self.with(|connection| {
             let mut statement = connection.prepare_cached(sql)?;
@@ -93,7 +96,7 @@ impl SqliteReads {
             let mut index = 0usize;
             while let Some(row) = rows.next()? {
                 if index.is_multiple_of(n.max(1)) {
-                    out.push(map(row)?);
+                    out.push(map(&SqliteRow::new(row))?);
                 }
                 index += 1;
             }
@@ -106,7 +109,7 @@ impl SqliteReads {
         &self,
         sql: &str,
         params: impl Params,
-        map: impl Fn(&rusqlite::Row<'_>) -> StoreResult<T>,
+        map: impl Fn(&SqliteRow<'_>) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
         self.every_nth(sql, params, 1, map)
     }

@@ -191,6 +191,82 @@ async fn a_login_grants_requested_actions_within_the_token_scopes() {
     );
 }
 
+/// The answer's JWT, `expires_in` and `issued_at`.
+async fn token_answer(response: reqwest::Response) -> (String, i64, String) {
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    (
+        body["token"].as_str().unwrap().to_owned(),
+        body["expires_in"].as_i64().unwrap(),
+        body["issued_at"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repeated_grant_reuses_its_jwt_for_ten_seconds_and_never_outlives_the_token() {
+    let app = TestApp::spawn().await;
+    let (registry, service, token_id, password) =
+        registry_with_token(&app, "reuse", "puller", all(&["pull"])).await;
+    let app_pull = [
+        ("service", service.as_str()),
+        ("scope", "repository:app:pull"),
+    ];
+    let (first, expires_in, issued_at) =
+        token_answer(login(&app, "puller", &password, &app_pull).await).await;
+    assert_eq!(expires_in, 300);
+    let (again, _, _) = token_answer(login(&app, "puller", &password, &app_pull).await).await;
+    assert_eq!(
+        again, first,
+        "the same grant within the window reuses the JWT"
+    );
+    let other_repository = [
+        ("service", service.as_str()),
+        ("scope", "repository:other:pull"),
+    ];
+    let (other, _, _) =
+        token_answer(login(&app, "puller", &password, &other_repository).await).await;
+    assert_ne!(other, first, "another grant is signed afresh");
+
+    // Credentials are still checked before any reuse.
+    expect_token_error(
+        login(&app, "puller", "wrong", &app_pull).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+
+    // The reused JWT keeps its own issue time, so it says how long it has left.
+    app.clock.advance(9);
+    let (reused, expires_in, reused_issued_at) =
+        token_answer(login(&app, "puller", &password, &app_pull).await).await;
+    assert_eq!(reused, first);
+    assert_eq!((expires_in, reused_issued_at), (291, issued_at.clone()));
+    app.clock.advance(1);
+    let (fresh, expires_in, fresh_issued_at) =
+        token_answer(login(&app, "puller", &password, &app_pull).await).await;
+    assert_ne!(fresh, first, "ten seconds on, a new JWT is signed");
+    assert_eq!(expires_in, 300);
+    assert_ne!(fresh_issued_at, issued_at);
+
+    // An access token never outlives the registry token's expiry date, and
+    // a changed expiry date is never answered with an earlier JWT.
+    let expiry = app.date_in(60);
+    let patched = app
+        .client
+        .patch(app.url(&format!("{CR}/registries/{registry}/tokens/{token_id}")))
+        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .json(&json!({"expiryDate": expiry}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), StatusCode::OK);
+    let (capped, expires_in, _) =
+        token_answer(login(&app, "puller", &password, &app_pull).await).await;
+    assert_ne!(capped, fresh);
+    assert_eq!(expires_in, 60);
+    let claims = verified_claims(&app, &capped).await;
+    assert_eq!(claims["exp"].as_i64().unwrap(), app.clock.now() + 60);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn delete_and_catalog_need_explicit_scopes() {
     let app = TestApp::spawn().await;
