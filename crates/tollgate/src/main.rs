@@ -16,6 +16,12 @@ use tollgate_server::config::{
 use tollgate_server::identity::{BootstrapAdmin, CreatedAdmin};
 use tollgate_server::{Application, Config};
 
+/// mimalloc: the request paths allocate many small, short-lived values on
+/// several threads, where it is faster than glibc's malloc and returns
+/// freed memory more readily (see ARCHITECTURE.md, "Memory").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "tollgate",

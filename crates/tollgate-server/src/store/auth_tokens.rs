@@ -48,16 +48,18 @@ impl Store {
     /// The token with its owner's current membership, if the token still exists.
     pub async fn bearer_lookup(&self, token_id: &str) -> StoreResult<Option<BearerLookup>> {
         const SQL: &str = "SELECT t.id, t.user_id, t.contract_number, t.signing_key_id, t.created_at, \
-             t.expires_at, m.role, m.privileges, u.email \
+             t.expires_at, m.contract_number, m.role, m.privileges, u.email \
              FROM auth_tokens t \
              JOIN memberships m ON m.user_id = t.user_id AND m.contract_number = t.contract_number \
              JOIN users u ON u.id = t.user_id \
              WHERE t.id = $1";
         fn lookup(r: &impl Columns) -> StoreResult<BearerLookup> {
+            let token = token_from_row(r)?;
+            let membership = membership_from_row(r)?;
             Ok(BearerLookup {
-                token: token_from_row(r)?,
+                token,
+                membership,
                 email: r.get("email")?,
-                membership: membership_from_row(r)?,
             })
         }
         if let Some(reads) = self.reads() {
@@ -183,11 +185,14 @@ where
     Ok(())
 }
 
+/// Reads the columns in `TOKEN_COLUMNS` order (the fast case of the SQLite read path).
 fn token_from_row(row: &impl Columns) -> StoreResult<AuthTokenRecord> {
+    let id = row.get("id")?;
+    let user_id = row.get("user_id")?;
     let contract: i64 = row.get("contract_number")?;
     Ok(AuthTokenRecord {
-        id: row.get("id")?,
-        user_id: row.get("user_id")?,
+        id,
+        user_id,
         contract_number: contract as i32,
         signing_key_id: row.get("signing_key_id")?,
         created_at: row.get("created_at")?,

@@ -198,22 +198,27 @@ pub(super) fn from_json<T: serde::de::DeserializeOwned>(
 }
 
 fn registry_from_row(row: &impl Columns) -> StoreResult<RegistryRecord> {
+    let id = row.get("id")?;
     let contract: i64 = row.get("contract_number")?;
+    let name = row.get("name")?;
+    let location = row.get("location")?;
     let gc_days: String = row.get("gc_days")?;
+    let gc_time = row.get("gc_time")?;
+    let vulnerability_scanning = row.get::<i64>("vulnerability_scanning")? != 0;
     let allow_list: String = row.get("api_subnet_allow_list")?;
     Ok(RegistryRecord {
-        id: row.get("id")?,
+        id,
         contract_number: contract as i32,
-        name: row.get("name")?,
-        location: row.get("location")?,
+        name,
+        location,
         settings: RegistrySettings {
             gc_days: gc_days
                 .split(',')
                 .filter(|d| !d.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            gc_time: row.get("gc_time")?,
-            vulnerability_scanning: row.get::<i64>("vulnerability_scanning")? != 0,
+            gc_time,
+            vulnerability_scanning,
             api_subnet_allow_list: from_json("api_subnet_allow_list", &allow_list)?,
         },
         audit: Audit::from_row(row)?,

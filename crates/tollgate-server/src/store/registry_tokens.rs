@@ -229,11 +229,9 @@ async fn for_login(
         LoginKey::Id => login_sql!("t.id"),
     };
     fn found(r: &impl Columns) -> StoreResult<(RegistryTokenRecord, Vec<String>)> {
+        let token = token_from_row(r)?;
         let allow_list: String = r.get("api_subnet_allow_list")?;
-        Ok((
-            token_from_row(r)?,
-            from_json("api_subnet_allow_list", &allow_list)?,
-        ))
+        Ok((token, from_json("api_subnet_allow_list", &allow_list)?))
     }
     if let Some(reads) = store.reads() {
         return reads.optional(sql, [registry_name, value], |r| found(r));
@@ -246,16 +244,23 @@ async fn for_login(
     row.as_ref().map(found).transpose()
 }
 
+/// Reads the columns in `COLUMNS` order (the fast case of the SQLite read path).
 pub(super) fn token_from_row(row: &impl Columns) -> StoreResult<RegistryTokenRecord> {
+    let id = row.get("id")?;
+    let registry_id = row.get("registry_id")?;
+    let name = row.get("name")?;
+    let password_digest = row.get("password_digest")?;
+    let status = row.get("status")?;
+    let expires_at = row.get("expires_at")?;
     let scopes: String = row.get("scopes")?;
     Ok(RegistryTokenRecord {
-        id: row.get("id")?,
-        registry_id: row.get("registry_id")?,
-        name: row.get("name")?,
-        password_digest: row.get("password_digest")?,
+        id,
+        registry_id,
+        name,
+        password_digest,
         settings: TokenSettings {
-            status: row.get("status")?,
-            expires_at: row.get("expires_at")?,
+            status,
+            expires_at,
             scopes: from_json("scopes", &scopes)?,
         },
         audit: Audit::from_row(row)?,

@@ -140,11 +140,12 @@ fn user_from_row(row: &impl Columns) -> StoreResult<UserRecord> {
 
 pub(super) fn membership_from_row(row: &impl Columns) -> StoreResult<Membership> {
     let contract: i64 = row.get("contract_number")?;
+    let role = row.get("role")?;
     let privileges: String = row.get("privileges")?;
     Ok(Membership {
         contract_number: i32::try_from(contract)
             .map_err(|_| StoreError::Backend("contract number out of range".into()))?,
-        role: row.get("role")?,
+        role,
         privileges: privileges
             .split(',')
             .filter(|p| !p.is_empty())
