@@ -147,16 +147,13 @@ async fn basic(
     let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
     let (email, password) = decoded.split_once(':').ok_or_else(malformed)?;
     let email = identity::normalise_email(email);
-    let user = state.store.find_user_by_email(&email).await?;
-    let valid = state
-        .passwords
-        .verify(&email, user.as_ref(), password)
-        .await;
-    let user = match (valid, user) {
-        (true, Some(user)) => user,
+    let account = state.store.account_by_email(&email).await?;
+    let user = account.as_ref().map(|(user, _)| user);
+    let valid = state.passwords.verify(&email, user, password).await;
+    let (user, memberships) = match (valid, account) {
+        (true, Some(account)) => account,
         _ => return Err(ApiError::unauthorized("the e-mail or password is wrong")),
     };
-    let memberships = state.store.memberships_of(&user.id).await?;
     let membership = choose_contract(memberships, requested)?;
     Ok(Caller {
         user_id: user.id,

@@ -88,6 +88,35 @@ impl Store {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    /// The account with this e-mail and its memberships by contract number,
+    /// read in one query: what a Basic login needs.
+    pub async fn account_by_email(
+        &self,
+        email: &str,
+    ) -> StoreResult<Option<(UserRecord, Vec<Membership>)>> {
+        const SQL: &str = "SELECT u.id, u.email, u.password_hash, m.contract_number, m.role, \
+             m.privileges FROM users u JOIN memberships m ON m.user_id = u.id \
+             WHERE u.email = $1 ORDER BY m.contract_number";
+        fn both(r: &impl Columns) -> StoreResult<(UserRecord, Membership)> {
+            let user = user_from_row(r)?;
+            Ok((user, membership_from_row(r)?))
+        }
+        let rows = if let Some(reads) = self.reads() {
+            reads.all(SQL, [email], |r| both(r))?
+        } else {
+            let rows = sqlx::query(SQL).bind(email).fetch_all(self.pool()).await?;
+            rows.iter().map(both).collect::<StoreResult<Vec<_>>>()?
+        };
+        let mut rows = rows.into_iter();
+        let Some((user, first)) = rows.next() else {
+            // An account that is a member of no contract, or no account.
+            let user = self.find_user_by_email(email).await?;
+            return Ok(user.map(|user| (user, Vec::new())));
+        };
+        let memberships = std::iter::once(first).chain(rows.map(|(_, m)| m));
+        Ok(Some((user, memberships.collect())))
+    }
+
     /// Every account, ordered by e-mail.
     pub async fn list_users(&self) -> StoreResult<Vec<UserRecord>> {
         let rows = sqlx::query("SELECT id, email, password_hash FROM users ORDER BY email")
