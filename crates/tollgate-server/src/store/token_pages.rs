@@ -49,7 +49,7 @@ const MARKS_SQL: &str = "SELECT created_at, id FROM ( \
 const KEYS_SQL: &str =
     "SELECT created_at, id FROM registry_tokens WHERE registry_id = $1 ORDER BY created_at, id";
 
-/// Runs `work` on the blocking pool: list queries may scan.
+/// Runs `work` on the blocking pool: rebuilding marks scans the whole list.
 async fn on_reads<T: Send + 'static>(
     reads: Arc<SqliteReads>,
     work: impl FnOnce(&SqliteReads) -> StoreResult<T> + Send + 'static,
@@ -88,12 +88,8 @@ impl Store {
         fn stats(r: &impl Columns) -> StoreResult<(i64, i64)> {
             Ok((r.get("token_count")?, r.get("tokens_version")?))
         }
-        if let Some(reads) = self.reads.clone() {
-            let id = registry_id.to_owned();
-            return on_reads(reads, move |reads| {
-                reads.optional(STATS_SQL, [id], |r| stats(r))
-            })
-            .await;
+        if let Some(reads) = self.reads.as_deref() {
+            return reads.optional(STATS_SQL, [registry_id], |r| stats(r));
         }
         let row = sqlx::query(STATS_SQL)
             .bind(registry_id)
@@ -143,13 +139,12 @@ impl Store {
         skip: u64,
         limit: u64,
     ) -> StoreResult<Vec<RegistryTokenRecord>> {
-        if let Some(reads) = self.reads.clone() {
-            let id = registry_id.to_owned();
-            return on_reads(reads, move |reads| {
-                let params = rusqlite::params![id, after.0, after.1, limit as i64, skip as i64];
-                reads.all(PAGE_SQL, params, |r| token_from_row(r))
-            })
-            .await;
+        // Bounded work (fewer than 1024 entries skipped, at most `limit`
+        // read), so it runs on the calling thread like the other lookups.
+        if let Some(reads) = self.reads.as_deref() {
+            let params =
+                rusqlite::params![registry_id, after.0, after.1, limit as i64, skip as i64];
+            return reads.all(PAGE_SQL, params, |r| token_from_row(r));
         }
         let rows = sqlx::query(PAGE_SQL)
             .bind(registry_id)
