@@ -41,7 +41,21 @@ fn status_field(pid: u32, field: &str) -> f64 {
 /// The release binaries, built (or found up to date) by cargo.
 pub fn build_release() -> anyhow::Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    // `cargo run` gave this process its package's variables; build scripts
+    // that watch them (ring's) would see them change and rebuild everything.
+    for (name, _) in std::env::vars() {
+        let from_cargo_run = name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                name.as_str(),
+                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE" | "OUT_DIR"
+            );
+        if from_cargo_run {
+            command.env_remove(name);
+        }
+    }
+    let status = command
         .args([
             "build",
             "--release",
