@@ -4,8 +4,10 @@
 //! It builds the release binaries, seeds a fresh embedded store, starts
 //! Tollgate and the baseline as separate processes, drives each scenario
 //! from this process over loopback at a fixed concurrency, and prints
-//! requests/s, the ratio to the baseline, p50/p99 latency, errors and the
-//! server's peak RSS. Then it grows the store to a million Auth API tokens
+//! requests/s, p50/p99 latency, errors and the server's peak RSS. The
+//! baseline runs just before and after every scenario, and the scenario's
+//! ratio is taken to the mean of those two runs: this shared machine's
+//! speed drifts over a run, and the ratio should not. Then it grows the store to a million Auth API tokens
 //! and a million registry tokens and measures the read paths again.
 //! `--quick` shrinks durations and sizes to a smoke run (CI runs it).
 
@@ -62,7 +64,78 @@ impl Plan {
 struct Row {
     name: String,
     measured: Measured,
+    /// The baseline's requests/s around this row: the mean of its runs
+    /// just before and just after the scenario.
+    baseline_rps: f64,
     rss_mib: f64,
+}
+
+/// The two servers under load and the rows measured so far.
+struct Bench {
+    plan: Plan,
+    tollgate: Process,
+    baseline: Process,
+    /// What the load generator sends the baseline (scenario 1's shape).
+    baseline_request: MakeRequest,
+    /// The baseline run that closed the last scenario, while the store has
+    /// not been grown since; the next scenario opens with it.
+    last_baseline: Option<Measured>,
+    rows: Vec<Row>,
+}
+
+impl Bench {
+    /// Measures the baseline alone, as the table's first row.
+    async fn baseline_row(&mut self, name: String) -> anyhow::Result<()> {
+        let measured = self.measure_baseline().await?;
+        self.rows.push(Row {
+            name,
+            baseline_rps: measured.rps(),
+            rss_mib: self.baseline.peak_rss_mib(),
+            measured: measured.clone(),
+        });
+        self.last_baseline = Some(measured);
+        Ok(())
+    }
+
+    /// Measures one scenario between two runs of the baseline, so that its
+    /// ratio compares it with the machine as it was at that moment.
+    async fn scenario(
+        &mut self,
+        name: &str,
+        expected: u16,
+        make: MakeRequest,
+    ) -> anyhow::Result<()> {
+        let before = match self.last_baseline.take() {
+            Some(measured) => measured,
+            None => self.measure_baseline().await?,
+        };
+        let measured = measure(&self.plan, &self.tollgate, expected, make).await?;
+        let after = self.measure_baseline().await?;
+        self.rows.push(Row {
+            name: name.to_owned(),
+            baseline_rps: (before.rps() + after.rps()) / 2.0,
+            measured,
+            rss_mib: self.tollgate.peak_rss_mib(),
+        });
+        self.last_baseline = Some(after);
+        Ok(())
+    }
+
+    /// Notes that the store was grown: time has passed, so the next
+    /// scenario measures the baseline afresh before it runs.
+    fn store_grew(&mut self) {
+        self.last_baseline = None;
+    }
+
+    async fn measure_baseline(&self) -> anyhow::Result<Measured> {
+        measure(
+            &self.plan,
+            &self.baseline,
+            200,
+            self.baseline_request.clone(),
+        )
+        .await
+    }
 }
 
 #[tokio::main]
@@ -89,21 +162,18 @@ async fn main() -> anyhow::Result<()> {
             &format!("Bearer {bearer}"),
         )
         .await?;
-    let baseline = server::start_baseline(&bin, scenario_1_body)?;
-    let mut rows = Vec::new();
-    let base = measure(
-        &plan,
-        &baseline,
-        200,
-        simple_get("/auth/v1/tokens/x", format!("Bearer {bearer}")),
-    )
-    .await?;
-    rows.push(Row {
-        name: format!("baseline: axum, fixed {scenario_1_body} B JSON"),
-        rss_mib: baseline.peak_rss_mib(),
-        measured: base,
-    });
-    drop(baseline);
+    let (list_sizes, scale) = (plan.list_sizes, plan.scale);
+    let mut bench = Bench {
+        plan,
+        tollgate,
+        baseline: server::start_baseline(&bin, scenario_1_body)?,
+        baseline_request: simple_get("/auth/v1/tokens/x", format!("Bearer {bearer}")),
+        last_baseline: None,
+        rows: Vec::new(),
+    };
+    bench
+        .baseline_row(format!("baseline: axum, fixed {scenario_1_body} B JSON"))
+        .await?;
 
     let basic = format!(
         "Basic {}",
@@ -116,31 +186,24 @@ async fn main() -> anyhow::Result<()> {
     let get_token = format!("/auth/v1/tokens/{token_id}");
     let registry_login =
         "/registry/token?service=bench.cr.localhost&scope=repository:team/app:pull".to_owned();
+    let list = |size: u64| list_tokens(&seeded.list_registry, size, basic.clone());
 
-    rows.push(
-        row(
-            &plan,
-            &tollgate,
+    bench
+        .scenario(
             "1 GET /auth/v1/tokens/{id}, Bearer",
             200,
             simple_get(&get_token, format!("Bearer {bearer}")),
         )
-        .await?,
-    );
-    rows.push(
-        row(
-            &plan,
-            &tollgate,
+        .await?;
+    bench
+        .scenario(
             "2 GET /auth/v1/tokens/{id}, Basic",
             200,
             simple_get(&get_token, basic.clone()),
         )
-        .await?,
-    );
-    rows.push(
-        row(
-            &plan,
-            &tollgate,
+        .await?;
+    bench
+        .scenario(
             "3 GET /auth/v1/tokens/generate, Bearer",
             200,
             simple_get(
@@ -148,88 +211,66 @@ async fn main() -> anyhow::Result<()> {
                 format!("Bearer {bearer}"),
             ),
         )
-        .await?,
-    );
-    rows.push(
-        row(
-            &plan,
-            &tollgate,
+        .await?;
+    bench
+        .scenario(
             "4 GET /registry/token, 1 scope",
             200,
             simple_get(&registry_login, reader.clone()),
         )
-        .await?,
-    );
-    let list = |size: u64| list_tokens(&seeded.list_registry, size, basic.clone());
-    rows.push(
-        row(
-            &plan,
-            &tollgate,
-            &format!("5 list tokens, {} in registry", plan.list_sizes[0]),
+        .await?;
+    bench
+        .scenario(
+            &format!("5 list tokens, {} in registry", list_sizes[0]),
             200,
-            list(plan.list_sizes[0]),
+            list(list_sizes[0]),
         )
-        .await?,
-    );
-    seed::registry_tokens(&store, &seeded, plan.list_sizes[0], plan.list_sizes[1], now).await?;
-    rows.push(
-        row(
-            &plan,
-            &tollgate,
-            &format!("5 list tokens, {} in registry", plan.list_sizes[1]),
+        .await?;
+    seed::registry_tokens(&store, &seeded, list_sizes[0], list_sizes[1], now).await?;
+    bench.store_grew();
+    bench
+        .scenario(
+            &format!("5 list tokens, {} in registry", list_sizes[1]),
             200,
-            list(plan.list_sizes[1]),
+            list(list_sizes[1]),
         )
-        .await?,
-    );
-    rows.push(
-        row(
-            &plan,
-            &tollgate,
+        .await?;
+    bench
+        .scenario(
             "6 POST /registries/{id}/tokens",
             201,
             create_tokens(&seeded.write_registry, basic.clone()),
         )
-        .await?,
-    );
+        .await?;
 
     let seeding = Instant::now();
-    seed::registry_tokens(&store, &seeded, plan.list_sizes[1], plan.scale, now).await?;
-    seed::auth_tokens(&store, &seeded, plan.scale, now).await?;
+    seed::registry_tokens(&store, &seeded, list_sizes[1], scale, now).await?;
+    seed::auth_tokens(&store, &seeded, scale, now).await?;
     let seeded_in = seeding.elapsed();
-    let scale = format!("{}", plan.scale);
-    rows.push(
-        row(
-            &plan,
-            &tollgate,
+    bench.store_grew();
+    bench
+        .scenario(
             &format!("1 at scale ({scale} auth tokens)"),
             200,
             simple_get(&get_token, format!("Bearer {bearer}")),
         )
-        .await?,
-    );
-    rows.push(
-        row(
-            &plan,
-            &tollgate,
+        .await?;
+    bench
+        .scenario(
             &format!("4 at scale ({scale} registry tokens)"),
             200,
             simple_get(&registry_login, reader),
         )
-        .await?,
-    );
-    rows.push(
-        row(
-            &plan,
-            &tollgate,
+        .await?;
+    bench
+        .scenario(
             &format!("5 list tokens, {scale} in registry"),
             200,
-            list(plan.scale),
+            list(scale),
         )
-        .await?,
-    );
+        .await?;
 
-    print_table(&plan, &rows);
+    print_table(&bench.plan, &bench.rows);
     let disk: u64 = ["", "-wal", "-shm"]
         .iter()
         .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", db_path.display())).ok())
@@ -246,24 +287,9 @@ async fn main() -> anyhow::Result<()> {
     );
     println!(
         "server peak RSS over the whole run: {:.1} MiB",
-        tollgate.peak_rss_mib()
+        bench.tollgate.peak_rss_mib()
     );
     Ok(())
-}
-
-async fn row(
-    plan: &Plan,
-    server: &Process,
-    name: &str,
-    expected: u16,
-    make: MakeRequest,
-) -> anyhow::Result<Row> {
-    let measured = measure(plan, server, expected, make).await?;
-    Ok(Row {
-        name: name.to_owned(),
-        measured,
-        rss_mib: server.peak_rss_mib(),
-    })
 }
 
 async fn measure(
@@ -386,7 +412,6 @@ impl Client {
 }
 
 fn print_table(plan: &Plan, rows: &[Row]) {
-    let base_rps = rows.first().map(|r| r.measured.rps()).unwrap_or(f64::NAN);
     println!();
     println!(
         "Tollgate benchmark: {} connections, {:.1} s per scenario, loopback, {} cores",
@@ -397,16 +422,20 @@ fn print_table(plan: &Plan, rows: &[Row]) {
             .unwrap_or(0)
     );
     println!(
-        "{:<44} {:>10} {:>8} {:>8} {:>8} {:>8} {:>10}",
-        "scenario", "req/s", "x base", "p50 ms", "p99 ms", "errors", "peak RSS"
+        "x base: req/s over the baseline's req/s, measured just before and after each scenario"
+    );
+    println!(
+        "{:<44} {:>8} {:>10} {:>7} {:>7} {:>7} {:>7} {:>10}",
+        "scenario", "req/s", "base req/s", "x base", "p50 ms", "p99 ms", "errors", "peak RSS"
     );
     for row in rows {
         let m = &row.measured;
         println!(
-            "{:<44} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8} {:>7.1} MB",
+            "{:<44} {:>8.0} {:>10.0} {:>7.2} {:>7.2} {:>7.2} {:>7} {:>7.1} MB",
             row.name,
             m.rps(),
-            m.rps() / base_rps,
+            row.baseline_rps,
+            m.rps() / row.baseline_rps,
             m.percentile_ms(0.50),
             m.percentile_ms(0.99),
             m.errors,
