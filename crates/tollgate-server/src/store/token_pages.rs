@@ -12,6 +12,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::OnceCell;
+
 use super::columns::Columns;
 use super::registry_tokens::{PAGE_SQL, RegistryTokenRecord, token_from_row};
 use super::sqlite_reads::SqliteReads;
@@ -23,17 +25,45 @@ pub(super) const MARK_EVERY: u64 = 1024;
 /// The smallest key: a page from the very start.
 const START: (i64, &str) = (i64::MIN, "");
 
-/// The marks of one registry at one version.
+/// The marks of one registry at one version. They are scanned once,
+/// however many deep pages ask for them at the same moment: the others
+/// wait for that scan instead of each running their own.
 #[derive(Debug)]
 struct Marks {
     version: i64,
-    keys: Vec<(i64, String)>,
+    keys: OnceCell<Vec<(i64, String)>>,
 }
 
 /// The marks this node remembers, by registry id.
 #[derive(Debug, Default)]
 pub(super) struct PageMarks {
     by_registry: Mutex<HashMap<String, Arc<Marks>>>,
+}
+
+impl PageMarks {
+    /// The marks of `registry_id` at `version`: the remembered ones, or
+    /// new empty ones that replace an older version's. A reader that saw
+    /// an older version than this node knows gets its own, unremembered.
+    fn at_version(&self, registry_id: &str, version: i64) -> Arc<Marks> {
+        let fresh = || {
+            Arc::new(Marks {
+                version,
+                keys: OnceCell::new(),
+            })
+        };
+        let Ok(mut by_registry) = self.by_registry.lock() else {
+            return fresh();
+        };
+        match by_registry.get(registry_id) {
+            Some(marks) if marks.version == version => marks.clone(),
+            Some(marks) if marks.version > version => fresh(),
+            _ => {
+                let marks = fresh();
+                by_registry.insert(registry_id.to_owned(), marks.clone());
+                marks
+            }
+        }
+    }
 }
 
 const STATS_SQL: &str = "SELECT token_count, tokens_version FROM registries WHERE id = $1";
@@ -74,8 +104,12 @@ impl Store {
         let mut after = (START.0, START.1.to_owned());
         let mut skip = offset;
         if offset >= MARK_EVERY && offset < total {
-            let marks = self.marks(registry_id, version).await?;
-            if let Some(mark) = marks.keys.get((offset / MARK_EVERY) as usize) {
+            let marks = self.page_marks.at_version(registry_id, version);
+            let keys = marks
+                .keys
+                .get_or_try_init(|| self.scan_marks(registry_id))
+                .await?;
+            if let Some(mark) = keys.get((offset / MARK_EVERY) as usize) {
                 after = mark.clone();
                 skip = offset % MARK_EVERY;
             }
@@ -98,38 +132,23 @@ impl Store {
         row.as_ref().map(stats).transpose()
     }
 
-    async fn marks(&self, registry_id: &str, version: i64) -> StoreResult<Arc<Marks>> {
-        let cached = self
-            .page_marks
-            .by_registry
-            .lock()
-            .ok()
-            .and_then(|m| m.get(registry_id).cloned())
-            .filter(|m| m.version == version);
-        if let Some(marks) = cached {
-            return Ok(marks);
-        }
+    /// The key of every [`MARK_EVERY`]th token of the registry, in order.
+    async fn scan_marks(&self, registry_id: &str) -> StoreResult<Vec<(i64, String)>> {
         fn key(r: &impl Columns) -> StoreResult<(i64, String)> {
             Ok((r.get("created_at")?, r.get("id")?))
         }
-        let keys = if let Some(reads) = self.reads.clone() {
+        if let Some(reads) = self.reads.clone() {
             let id = registry_id.to_owned();
-            on_reads(reads, move |reads| {
+            return on_reads(reads, move |reads| {
                 reads.every_nth(KEYS_SQL, [id], MARK_EVERY as usize, |r| key(r))
             })
-            .await?
-        } else {
-            let rows = sqlx::query(MARKS_SQL)
-                .bind(registry_id)
-                .fetch_all(self.pool())
-                .await?;
-            rows.iter().map(key).collect::<StoreResult<Vec<_>>>()?
-        };
-        let marks = Arc::new(Marks { version, keys });
-        if let Ok(mut by_registry) = self.page_marks.by_registry.lock() {
-            by_registry.insert(registry_id.to_owned(), marks.clone());
+            .await;
         }
-        Ok(marks)
+        let rows = sqlx::query(MARKS_SQL)
+            .bind(registry_id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(key).collect()
     }
 
     async fn token_page(
