@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 use tollgate_api::registry_rules::{Action, ScopeRule, Subnet};
 
 use crate::secrets;
-use crate::store::{RegistryTokenRecord, Store, StoreError};
+use crate::store::{LoginToken, Store, StoreError};
 
 /// How many `scope` parameters one request may carry.
 pub const MAX_SCOPES: usize = 32;
@@ -201,7 +201,7 @@ pub enum Denied {
 /// The registry token whose credentials were just proven.
 #[derive(Debug, Clone)]
 pub struct Proven {
-    pub token: RegistryTokenRecord,
+    pub token: LoginToken,
 }
 
 /// The digest compared when the username is unknown, so both cases cost the same.
@@ -226,10 +226,10 @@ pub async fn authenticate(
     let presented = secrets::digest(password);
     let expected = found
         .as_ref()
-        .map(|(token, _)| token.password_digest.as_str())
+        .map(|token| token.password_digest.as_str())
         .unwrap_or(NO_SUCH_DIGEST);
     let matches: bool = presented.as_bytes().ct_eq(expected.as_bytes()).into();
-    let Some((token, allow_list)) = found.filter(|_| matches) else {
+    let Some(token) = found.filter(|_| matches) else {
         return Err(
             if store
                 .registry_name_taken(registry_name)
@@ -242,7 +242,7 @@ pub async fn authenticate(
             },
         );
     };
-    usable(token, &allow_list, client, now)
+    usable(token, client, now)
 }
 
 /// Re-checks the registry token a refresh token names: it must still exist,
@@ -256,12 +256,12 @@ pub async fn authenticate_refresh(
     now: i64,
 ) -> Result<Proven, Denied> {
     let registry_name = registry_name_of(service, registry_domain).ok_or(Denied::UnknownService)?;
-    let (token, allow_list) = store
+    let token = store
         .registry_token_by_id_for_login(registry_name, token_id)
         .await
         .map_err(Denied::Store)?
         .ok_or(Denied::BadCredentials)?;
-    usable(token, &allow_list, client, now)
+    usable(token, client, now)
 }
 
 /// The registry name in a service (`<name>.<registry_domain>`).
@@ -270,20 +270,16 @@ fn registry_name_of<'a>(service: &'a str, registry_domain: &str) -> Option<&'a s
 }
 
 /// Status, expiry and the registry's allow list, at `now`, from `client`.
-fn usable(
-    token: RegistryTokenRecord,
-    allow_list: &[String],
-    client: IpAddr,
-    now: i64,
-) -> Result<Proven, Denied> {
+fn usable(token: LoginToken, client: IpAddr, now: i64) -> Result<Proven, Denied> {
     if token.settings.status != "enabled" {
         return Err(Denied::Disabled);
     }
     if token.settings.expires_at.is_some_and(|at| at <= now) {
         return Err(Denied::Expired);
     }
-    let allowed = allow_list.is_empty()
-        || allow_list
+    let allowed = token.allow_list.is_empty()
+        || token
+            .allow_list
             .iter()
             .filter_map(|entry| Subnet::parse("apiSubnetAllowList", entry).ok())
             .any(|subnet| subnet.contains(client));

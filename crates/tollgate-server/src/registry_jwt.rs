@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::cache::ExpiringCache;
@@ -21,7 +22,7 @@ use crate::jwt;
 use crate::keys::KeyRing;
 use crate::registry_access::Access;
 use crate::secrets;
-use crate::store::RegistryTokenRecord;
+use crate::store::LoginToken;
 
 /// How long a signed access token is handed out again for the same grant.
 pub const REUSE_SECONDS: i64 = 10;
@@ -61,9 +62,11 @@ pub struct RefreshClaims {
 pub const REFRESH_LIFETIME_SECONDS: i64 = 30 * 24 * 3600;
 
 /// An access token as handed out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct IssuedAccess {
-    pub jwt: String,
+    /// The signed JWT, already encoded as a JSON string: answers embed it
+    /// as it is, instead of escaping the same JWT on every reuse.
+    pub jwt_json: Box<RawValue>,
     /// Unix seconds.
     pub issued_at: i64,
     pub expires_at: i64,
@@ -96,18 +99,18 @@ impl RegistryTokenIssuer {
     /// less than [`REUSE_SECONDS`] ago.
     pub fn access_token(
         &self,
-        token: &RegistryTokenRecord,
+        token: &LoginToken,
         service: &str,
         access: Vec<Access>,
         now: i64,
-    ) -> IssuedAccess {
+    ) -> Arc<IssuedAccess> {
         let key = self.keys.active();
         let grant = grant_digest(token, service, &access, key.id());
         if let Some(recent) = self.recent.get(&grant)
             && recent.issued_at <= now
             && now - recent.issued_at < REUSE_SECONDS
         {
-            return IssuedAccess::clone(&recent);
+            return recent;
         }
         let lifetime_end = now + self.lifetime_seconds;
         let expires_at = token
@@ -124,17 +127,18 @@ impl RegistryTokenIssuer {
             jti: secrets::random_secret(16),
             access,
         };
-        let issued = IssuedAccess {
-            jwt: jwt::encode(&key, key.libtrust_id(), &claims),
+        let jwt = jwt::encode(&key, key.libtrust_id(), &claims);
+        let issued = Arc::new(IssuedAccess {
+            jwt_json: serde_json::value::to_raw_value(&jwt).unwrap_or_default(),
             issued_at: now,
             expires_at,
-        };
-        self.recent.insert(grant, Arc::new(issued.clone()));
+        });
+        self.recent.insert(grant, issued.clone());
         issued
     }
 
     /// A refresh token for the proven registry token at `service`.
-    pub fn refresh_token(&self, token: &RegistryTokenRecord, service: &str, now: i64) -> String {
+    pub fn refresh_token(&self, token: &LoginToken, service: &str, now: i64) -> String {
         let lifetime = token
             .settings
             .expires_at
@@ -178,12 +182,7 @@ impl RegistryTokenIssuer {
 /// registry token (id, name, expiry date), the service, the granted access
 /// and the signing key. Each field is length-prefixed, so no two grants
 /// share a digest by concatenation.
-fn grant_digest(
-    token: &RegistryTokenRecord,
-    service: &str,
-    access: &[Access],
-    key_id: &str,
-) -> [u8; 32] {
+fn grant_digest(token: &LoginToken, service: &str, access: &[Access], key_id: &str) -> [u8; 32] {
     let mut hasher = Sha256::new();
     let mut field = |bytes: &[u8]| {
         hasher.update((bytes.len() as u64).to_be_bytes());

@@ -17,6 +17,7 @@ use axum::{Form, Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use super::AppState;
 use super::query::QueryParams;
@@ -91,8 +92,8 @@ impl IntoResponse for TokenError {
 /// The token answer.
 #[derive(Serialize)]
 struct TokenAnswer {
-    token: String,
-    access_token: String,
+    token: Box<RawValue>,
+    access_token: Box<RawValue>,
     expires_in: i64,
     issued_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -254,8 +255,8 @@ fn answer(
         None => issuer.refresh_token(&proven.token, service, now),
     });
     TokenAnswer {
-        access_token: issued.jwt.clone(),
-        token: issued.jwt,
+        access_token: issued.jwt_json.clone(),
+        token: issued.jwt_json.clone(),
         expires_in: issued.expires_at - now,
         issued_at: rfc3339(issued.issued_at),
         refresh_token,

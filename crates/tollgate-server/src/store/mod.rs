@@ -25,7 +25,7 @@ use sqlx::{AnyPool, Executor};
 pub use auth_tokens::{AuthTokenRecord, BearerLookup};
 pub use keys::SigningKeyRecord;
 pub use registries::{RegistryPage, RegistryRecord, RegistrySettings};
-pub use registry_tokens::{RegistryTokenRecord, TokenSettings};
+pub use registry_tokens::{LoginToken, RegistryTokenRecord, TokenSettings};
 pub use users::{Membership, NewUser, UserRecord};
 
 /// Who created and last changed a row, and when (Unix seconds).

@@ -30,6 +30,18 @@ pub struct RegistryTokenRecord {
     pub audit: Audit,
 }
 
+/// What a registry login needs of a token, with its registry's allow list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginToken {
+    pub id: String,
+    pub name: String,
+    /// Lower-case hex SHA-256 of the password.
+    pub password_digest: String,
+    pub settings: TokenSettings,
+    /// The registry's `apiSubnetAllowList` (empty: any address).
+    pub allow_list: Vec<String>,
+}
+
 const COLUMNS: &str = "id, registry_id, name, password_digest, status, expires_at, scopes, \
      created_at, created_by, created_by_user_id, modified_at, modified_by, modified_by_user_id";
 
@@ -112,7 +124,7 @@ impl Store {
         &self,
         registry_name: &str,
         username: &str,
-    ) -> StoreResult<Option<(RegistryTokenRecord, Vec<String>)>> {
+    ) -> StoreResult<Option<LoginToken>> {
         for_login(self, registry_name, LoginKey::Name, username).await
     }
 
@@ -121,7 +133,7 @@ impl Store {
         &self,
         registry_name: &str,
         token_id: &str,
-    ) -> StoreResult<Option<(RegistryTokenRecord, Vec<String>)>> {
+    ) -> StoreResult<Option<LoginToken>> {
         for_login(self, registry_name, LoginKey::Id, token_id).await
     }
 
@@ -204,19 +216,19 @@ enum LoginKey {
 }
 
 /// A token and its registry's allow list, found by registry name and one
-/// token column, in one indexed lookup.
+/// token column, in one indexed lookup. Only the columns a login uses are
+/// read: this runs on every `docker pull`.
 async fn for_login(
     store: &Store,
     registry_name: &str,
     by: LoginKey,
     value: &str,
-) -> StoreResult<Option<(RegistryTokenRecord, Vec<String>)>> {
+) -> StoreResult<Option<LoginToken>> {
     macro_rules! login_sql {
         ($column:literal) => {
             concat!(
-                "SELECT t.id, t.registry_id, t.name, t.password_digest, t.status, t.expires_at, ",
-                "t.scopes, t.created_at, t.created_by, t.created_by_user_id, t.modified_at, t.modified_by, ",
-                "t.modified_by_user_id, r.api_subnet_allow_list ",
+                "SELECT t.id, t.name, t.password_digest, t.status, t.expires_at, t.scopes, ",
+                "r.api_subnet_allow_list ",
                 "FROM registry_tokens t JOIN registries r ON r.id = t.registry_id ",
                 "WHERE r.name = $1 AND ",
                 $column,
@@ -228,10 +240,19 @@ async fn for_login(
         LoginKey::Name => login_sql!("t.name"),
         LoginKey::Id => login_sql!("t.id"),
     };
-    fn found(r: &impl Columns) -> StoreResult<(RegistryTokenRecord, Vec<String>)> {
-        let token = token_from_row(r)?;
+    fn found(r: &impl Columns) -> StoreResult<LoginToken> {
+        let id = r.get("id")?;
+        let name = r.get("name")?;
+        let password_digest = r.get("password_digest")?;
+        let settings = settings_from_row(r)?;
         let allow_list: String = r.get("api_subnet_allow_list")?;
-        Ok((token, from_json("api_subnet_allow_list", &allow_list)?))
+        Ok(LoginToken {
+            id,
+            name,
+            password_digest,
+            settings,
+            allow_list: from_json("api_subnet_allow_list", &allow_list)?,
+        })
     }
     if let Some(reads) = store.reads() {
         return reads.optional(sql, [registry_name, value], |r| found(r));
@@ -250,19 +271,25 @@ pub(super) fn token_from_row(row: &impl Columns) -> StoreResult<RegistryTokenRec
     let registry_id = row.get("registry_id")?;
     let name = row.get("name")?;
     let password_digest = row.get("password_digest")?;
-    let status = row.get("status")?;
-    let expires_at = row.get("expires_at")?;
-    let scopes: String = row.get("scopes")?;
+    let settings = settings_from_row(row)?;
     Ok(RegistryTokenRecord {
         id,
         registry_id,
         name,
         password_digest,
-        settings: TokenSettings {
-            status,
-            expires_at,
-            scopes: from_json("scopes", &scopes)?,
-        },
+        settings,
         audit: Audit::from_row(row)?,
+    })
+}
+
+/// Reads `status`, `expires_at` and `scopes`, in that order.
+fn settings_from_row(row: &impl Columns) -> StoreResult<TokenSettings> {
+    let status = row.get("status")?;
+    let expires_at = row.get("expires_at")?;
+    let scopes: String = row.get("scopes")?;
+    Ok(TokenSettings {
+        status,
+        expires_at,
+        scopes: from_json("scopes", &scopes)?,
     })
 }
