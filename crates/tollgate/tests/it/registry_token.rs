@@ -268,6 +268,66 @@ async fn a_repeated_grant_reuses_its_jwt_for_ten_seconds_and_never_outlives_the_
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_token_disabled_or_deleted_on_another_node_is_refused_at_once() {
+    let app = TestApp::spawn().await;
+    let node_b = app
+        .spawn_sibling(tollgate_server::config::DEFAULT_ISSUER)
+        .await;
+    let (registry, service, token_id, password) =
+        registry_with_token(&app, "two-nodes", "puller", all(&["pull"])).await;
+    let pull = [
+        ("service", service.as_str()),
+        ("scope", "repository:app:pull"),
+    ];
+    // Node A signs a JWT for this grant and would hand it out again for ten seconds.
+    let (first, _, _) = token_answer(login(&app, "puller", &password, &pull).await).await;
+
+    let path = format!("{CR}/registries/{registry}/tokens/{token_id}");
+    let disabled = node_b
+        .client
+        .patch(node_b.url(&path))
+        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .json(&json!({"status": "disabled"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), StatusCode::OK);
+    expect_token_error(
+        login(&app, "puller", &password, &pull).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+
+    let enabled = node_b
+        .client
+        .patch(node_b.url(&path))
+        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .json(&json!({"status": "enabled"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enabled.status(), StatusCode::OK);
+    let (again, _, _) = token_answer(login(&app, "puller", &password, &pull).await).await;
+    assert_eq!(
+        again, first,
+        "re-enabled within the window, the grant is the same"
+    );
+
+    let deleted = node_b
+        .delete(&path)
+        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    expect_token_error(
+        login(&app, "puller", &password, &pull).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn delete_and_catalog_need_explicit_scopes() {
     let app = TestApp::spawn().await;
     let (_, service, _, password) = registry_with_token(
