@@ -7,8 +7,9 @@
 //! requests/s, p50/p99 latency, errors and the server's peak RSS. The
 //! baseline runs just before and after every scenario, and the scenario's
 //! ratio is taken to the mean of those two runs: this shared machine's
-//! speed drifts over a run, and the ratio should not. Then it grows the store to a million Auth API tokens
-//! and a million registry tokens and measures the read paths again.
+//! speed drifts over a run, and the ratio should not. Then it grows the
+//! store to a million Auth API tokens and a million registry tokens and
+//! measures the read paths again.
 //! `--quick` shrinks durations and sizes to a smoke run (CI runs it).
 
 mod load;

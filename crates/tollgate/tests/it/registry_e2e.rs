@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
 use crate::registries::CR;
-use crate::registry_token::{create_token, registry_with_token};
+use crate::registry_token::{create_token, patch_token, registry_with_token};
 use crate::support::*;
 
 fn require(tool: &str) {
@@ -241,18 +241,6 @@ fn refused(result: Result<(), String>, reason: &str, what: &str) {
 const DENIED: &str = "requested access to the resource is denied";
 /// Tollgate refused the credentials at login.
 const BAD_LOGIN: &str = "invalid username/password";
-
-async fn patch_token(app: &TestApp, registry: &str, token: &str, body: Value) {
-    let response = app
-        .client
-        .patch(app.url(&format!("{CR}/registries/{registry}/tokens/{token}")))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-}
 
 /// A new token of the registry; answers its id and `name:password` credentials.
 async fn add_token(app: &TestApp, registry: &str, name: &str, scopes: Value) -> (String, String) {

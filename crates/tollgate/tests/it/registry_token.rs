@@ -60,6 +60,19 @@ pub async fn create_token(
     )
 }
 
+/// Changes a token as the owner; asserts the 200.
+pub async fn patch_token(app: &TestApp, registry: &str, token: &str, body: Value) {
+    let response = app
+        .client
+        .patch(app.url(&format!("{CR}/registries/{registry}/tokens/{token}")))
+        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
 fn all(actions: &[&str]) -> Value {
     json!([{"type": "repository", "name": "*", "actions": actions}])
 }
@@ -282,31 +295,14 @@ async fn a_token_disabled_or_deleted_on_another_node_is_refused_at_once() {
     // Node A signs a JWT for this grant and would hand it out again for ten seconds.
     let (first, _, _) = token_answer(login(&app, "puller", &password, &pull).await).await;
 
-    let path = format!("{CR}/registries/{registry}/tokens/{token_id}");
-    let disabled = node_b
-        .client
-        .patch(node_b.url(&path))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .json(&json!({"status": "disabled"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(disabled.status(), StatusCode::OK);
+    patch_token(&node_b, &registry, &token_id, json!({"status": "disabled"})).await;
     expect_token_error(
         login(&app, "puller", &password, &pull).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
 
-    let enabled = node_b
-        .client
-        .patch(node_b.url(&path))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .json(&json!({"status": "enabled"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(enabled.status(), StatusCode::OK);
+    patch_token(&node_b, &registry, &token_id, json!({"status": "enabled"})).await;
     let (again, _, _) = token_answer(login(&app, "puller", &password, &pull).await).await;
     assert_eq!(
         again, first,
@@ -314,7 +310,7 @@ async fn a_token_disabled_or_deleted_on_another_node_is_refused_at_once() {
     );
 
     let deleted = node_b
-        .delete(&path)
+        .delete(&format!("{CR}/registries/{registry}/tokens/{token_id}"))
         .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
         .send()
         .await
