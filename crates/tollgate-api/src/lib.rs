@@ -10,3 +10,4 @@ pub mod error;
 pub mod parse;
 pub mod registry;
 pub mod registry_rules;
+pub mod strict;

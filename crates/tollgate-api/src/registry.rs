@@ -5,17 +5,23 @@
 //! what the official SDK sends. The rules a value must obey live in
 //! [`crate::registry_rules`].
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
-/// `ApiResourceMetadata`: who made and last changed a resource, and its state.
+use crate::strict;
+
+/// `ApiResourceMetadata`: who made and last changed a resource, and its
+/// state. The `lastModified*` fields are left out until a first change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Metadata {
     pub created_by: String,
     pub created_by_user_id: String,
     pub created_date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified_by_user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified_date: Option<String>,
     pub state: String,
 }
@@ -36,11 +42,13 @@ pub struct WeeklySchedule {
     pub time: String,
 }
 
-/// `StorageUsage`: this service stores no images, so always zero bytes.
+/// `StorageUsage`: this service stores no images, so always zero bytes;
+/// `updatedAt` is left out while nothing was measured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StorageUsage {
     pub bytes: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
 }
 
@@ -48,7 +56,7 @@ pub struct StorageUsage {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegistryFeatures {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strict::some_object")]
     pub vulnerability_scanning: Option<FeatureToggle>,
 }
 
@@ -108,29 +116,54 @@ pub struct RegistriesResponse {
 pub struct PostRegistryProperties {
     pub name: String,
     pub location: String,
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "strict::some_object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub garbage_collection_schedule: Option<WeeklySchedule>,
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "strict::some_object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub features: Option<RegistryFeatures>,
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "strict::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub api_subnet_allow_list: Option<Vec<String>>,
 }
 
 /// `PostRegistryInput` and `PutRegistryInput`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostRegistryInput {
+    #[serde(deserialize_with = "strict::object")]
     pub properties: PostRegistryProperties,
 }
 
-/// `PatchRegistryInput`: absent fields stay as they are.
+/// `PatchRegistryInput`: absent fields stay as they are; none may be `null`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PatchRegistryInput {
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "strict::some_object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub garbage_collection_schedule: Option<WeeklySchedule>,
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "strict::some_object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub features: Option<RegistryFeatures>,
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "strict::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub api_subnet_allow_list: Option<Vec<String>>,
 }
 
@@ -151,7 +184,8 @@ pub struct Credentials {
     pub password: String,
 }
 
-/// `TokenProperties` as answered.
+/// `TokenProperties` as answered; `expiryDate` is `null` for a token that
+/// never expires (the document makes it nullable).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenProperties {
@@ -189,48 +223,58 @@ pub struct TokensResponse {
     pub links: PaginationLinks,
 }
 
-/// `PostTokenProperties`, also the body of `PUT`.
+/// `PostTokenProperties`, also the body of `PUT`. `expiryDate` and
+/// `scopes` are nullable (`null`: no expiry, no scopes); `status` is not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PostTokenProperties {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiry_date: Option<String>,
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "strict::nullable_objects",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub scopes: Option<Vec<Scope>>,
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "strict::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub status: Option<String>,
 }
 
 /// `PostTokenInput` and `PutTokenInput`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostTokenInput {
+    #[serde(deserialize_with = "strict::object")]
     pub properties: PostTokenProperties,
 }
 
-/// `PatchTokenInput`: an absent field stays; `expiryDate: null` clears the date.
+/// `PatchTokenInput`: an absent field stays; `expiryDate: null` clears the
+/// date, `scopes: null` removes every scope; `status` may not be `null`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PatchTokenInput {
     #[serde(
         default,
-        deserialize_with = "present",
+        deserialize_with = "strict::null_or_present",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiry_date: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scopes: Option<Vec<Scope>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "strict::null_or_objects",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub scopes: Option<Option<Vec<Scope>>>,
+    #[serde(
+        default,
+        deserialize_with = "strict::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub status: Option<String>,
-}
-
-/// Tells a present `null` (`Some(None)`) from an absent field (`None`).
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// `Location`.

@@ -277,7 +277,12 @@ fn parse_time_of_day(field: &str, s: &str) -> Result<String, ParseError> {
     }
 }
 
-/// One entry of `apiSubnetAllowList`: an address, or a network in CIDR form.
+/// One entry of `apiSubnetAllowList`: an address (`/32` or `/128` is
+/// assumed), or a network in CIDR form.
+///
+/// As the API document says, `0.0.0.0/0` denies all traffic rather than
+/// allowing it: a network with prefix length 0 (`0.0.0.0/0`, `::/0`)
+/// contains no address, so a list made only of it admits no client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Subnet {
     network: IpAddr,
@@ -308,8 +313,12 @@ impl Subnet {
         Ok(Self { network, prefix })
     }
 
-    /// Whether `address` lies in this subnet.
+    /// Whether `address` lies in this subnet; never for a `/0` network,
+    /// which the API document defines as "deny all traffic".
     pub fn contains(&self, address: IpAddr) -> bool {
+        if self.prefix == 0 {
+            return false;
+        }
         match (self.network, address) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
                 prefix_match(&net.octets(), &ip.octets(), self.prefix)
@@ -362,15 +371,23 @@ pub fn parse_allow_list(field: &str, entries: &[String]) -> Result<Vec<String>, 
 }
 
 /// Parses an RFC 3339 date-time into Unix seconds (fractions dropped).
+/// The instant must be renderable in UTC as RFC 3339 again (years 0000 to
+/// 9999): `9999-12-31T23:59:59-23:59` is in the year 10000 in UTC, and an
+/// expiry date that no answer can show is refused rather than shown wrong.
 pub fn parse_date_time(field: &str, s: &str) -> Result<i64, ParseError> {
-    OffsetDateTime::parse(s, &Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .map_err(|_| {
-            ParseError::new(format!(
-                "{field} {:?} is not an RFC 3339 date-time such as 2030-01-31T12:00:00Z",
-                truncate(s)
-            ))
-        })
+    let parsed = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
+        ParseError::new(format!(
+            "{field} {:?} is not an RFC 3339 date-time such as 2030-01-31T12:00:00Z",
+            truncate(s)
+        ))
+    })?;
+    match parsed.checked_to_offset(time::UtcOffset::UTC) {
+        Some(utc) if (0..=9999).contains(&utc.year()) => Ok(utc.unix_timestamp()),
+        _ => Err(ParseError::new(format!(
+            "{field} {:?} is outside the years 0000 to 9999 in UTC",
+            truncate(s)
+        ))),
+    }
 }
 
 /// The `offset` of a token list: a non-negative integer.
@@ -503,8 +520,17 @@ mod tests {
         let host = Subnet::parse("a", "127.0.0.1").unwrap();
         assert!(host.contains("127.0.0.1".parse().unwrap()));
         assert!(!host.contains("127.0.0.2".parse().unwrap()));
-        let all = Subnet::parse("a", "0.0.0.0/0").unwrap();
-        assert!(all.contains("8.8.8.8".parse().unwrap()));
+        for deny_all in ["0.0.0.0/0", "::/0"] {
+            let none = Subnet::parse("a", deny_all).unwrap();
+            for client in ["8.8.8.8", "127.0.0.1", "::1", "2001:db8::1"] {
+                assert!(
+                    !none.contains(client.parse().unwrap()),
+                    "{deny_all} {client}"
+                );
+            }
+        }
+        let half = Subnet::parse("a", "0.0.0.0/1").unwrap();
+        assert!(half.contains("8.8.8.8".parse().unwrap()));
         let v6 = Subnet::parse("a", "2001:db8::/32").unwrap();
         assert!(v6.contains("2001:db8::1".parse().unwrap()));
         assert!(
@@ -539,6 +565,10 @@ mod tests {
             1_893_456_000
         );
         assert!(parse_date_time("d", "2030-01-01").is_err());
+        let past_9999 = parse_date_time("d", "9999-12-31T23:59:59-23:59").unwrap_err();
+        assert!(past_9999.0.contains("9999"), "{past_9999}");
+        assert!(parse_date_time("d", "0000-01-01T00:00:00+01:00").is_err());
+        assert!(parse_date_time("d", "9999-12-31T23:59:59Z").is_ok());
         assert_eq!(parse_offset("0").unwrap(), 0);
         assert!(parse_offset("-1").is_err());
         assert_eq!(parse_limit("1000").unwrap(), 1000);

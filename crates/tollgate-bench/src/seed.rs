@@ -47,19 +47,22 @@ pub async fn base(store: &Store, now: i64) -> anyhow::Result<Seeded> {
     for name in [LIST_REGISTRY, WRITE_REGISTRY] {
         let id = uuid_v7();
         store
-            .insert_registry(&RegistryRecord {
-                id: id.clone(),
-                contract_number: CONTRACT,
-                name: name.into(),
-                location: "de/fra".into(),
-                settings: RegistrySettings {
-                    gc_days: vec![],
-                    gc_time: "00:00:00+00:00".into(),
-                    vulnerability_scanning: false,
-                    api_subnet_allow_list: vec![],
+            .insert_registry(
+                &RegistryRecord {
+                    id: id.clone(),
+                    contract_number: CONTRACT,
+                    name: name.into(),
+                    location: "de/fra".into(),
+                    settings: RegistrySettings {
+                        gc_days: vec![],
+                        gc_time: "00:00:00+00:00".into(),
+                        vulnerability_scanning: false,
+                        api_subnet_allow_list: vec![],
+                    },
+                    audit: Audit::created(&change(&user_id, now)),
                 },
-                audit: Audit::created(&change(&user_id, now)),
-            })
+                now,
+            )
             .await?;
         ids.push(id);
     }
@@ -94,6 +97,7 @@ fn token(
 ) -> RegistryTokenRecord {
     RegistryTokenRecord {
         id: uuid_v7(),
+        contract_number: CONTRACT,
         registry_id: registry_id.into(),
         name: name.into(),
         password_digest: digest.into(),

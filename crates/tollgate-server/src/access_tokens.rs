@@ -98,18 +98,22 @@ impl AccessTokens {
         &self.issuer
     }
 
-    /// Mints a token for `user_id` in `membership`'s contract, valid `ttl` seconds.
+    /// Mints a token for `user_id` in `membership`'s contract, valid `ttl`
+    /// seconds but never past `not_after` (the expiry of the token that
+    /// asked for it, so a short-lived token cannot mint a long-lived one).
     /// The caller must store the record before handing out the JWT.
     pub fn issue(
         &self,
         user_id: &str,
         membership: &Membership,
         ttl: u32,
+        not_after: Option<i64>,
         now: i64,
     ) -> (AuthTokenRecord, String) {
         let key = self.keys.active();
         let id = uuid::Uuid::now_v7().to_string();
-        let expires_at = now + i64::from(ttl);
+        let lifetime_end = now + i64::from(ttl);
+        let expires_at = not_after.map_or(lifetime_end, |end| end.min(lifetime_end));
         let claims = Claims {
             iss: self.issuer.clone(),
             sub: user_id.to_owned(),

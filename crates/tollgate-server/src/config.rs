@@ -26,6 +26,10 @@ pub const DEFAULT_REGISTRY_ISSUER: &str = "tollgate";
 /// The lifetime of registry JWTs, in seconds, when nothing is said.
 pub const DEFAULT_REGISTRY_TOKEN_TTL: i64 = 300;
 
+/// How many days a deleted registry's name stays reserved for its former
+/// contract when nothing is said.
+pub const DEFAULT_REGISTRY_NAME_QUARANTINE_DAYS: u32 = 30;
+
 /// Everything [`crate::Application::build`] needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -46,6 +50,10 @@ pub struct Config {
     pub registry_issuer: String,
     /// How long a registry JWT is valid, in seconds.
     pub registry_token_ttl: i64,
+    /// How many days the name of a deleted registry stays reserved for its
+    /// contract: registries that served it may still trust JWTs for that
+    /// hostname, so no other contract may take it over meanwhile.
+    pub registry_name_quarantine_days: u32,
     /// The first owner account, created only on an empty store.
     pub bootstrap: BootstrapAdmin,
 }
@@ -61,6 +69,7 @@ impl Default for Config {
             locations: DEFAULT_LOCATIONS.split(',').map(str::to_owned).collect(),
             registry_issuer: DEFAULT_REGISTRY_ISSUER.to_owned(),
             registry_token_ttl: DEFAULT_REGISTRY_TOKEN_TTL,
+            registry_name_quarantine_days: DEFAULT_REGISTRY_NAME_QUARANTINE_DAYS,
             bootstrap: BootstrapAdmin::default(),
         }
     }

@@ -90,7 +90,8 @@ impl Application {
             public_url,
             registry_domain: config.registry_domain.trim_matches('.').to_owned(),
             locations: config.locations.clone(),
-            passwords: passwords::PasswordCheck::default(),
+            passwords: Arc::default(),
+            name_quarantine_seconds: i64::from(config.registry_name_quarantine_days) * 86_400,
             registry_tokens: RegistryTokenIssuer::new(
                 registry_keys,
                 config.registry_issuer.clone(),
@@ -118,6 +119,12 @@ impl Application {
 
     pub fn store(&self) -> &Store {
         &self.state.store
+    }
+
+    /// The bounded argon2id password check, to read how many computations
+    /// run at once.
+    pub fn passwords(&self) -> Arc<passwords::PasswordCheck> {
+        self.state.passwords.clone()
     }
 
     /// The owner account this start created, if the store was empty.

@@ -8,7 +8,8 @@
 //! so response time does not reveal which e-mails exist.
 //! This module never logs or returns a password.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
@@ -89,10 +90,38 @@ const VERIFIED_PASSWORD_CAPACITY: usize = 10_000;
 pub struct PasswordCheck {
     key: [u8; 32],
     verified: ExpiringCache<[u8; 32], String>,
-    /// One permit per argon2id computation allowed at once.
-    permits: Semaphore,
+    /// One permit per argon2id computation allowed at once. A computation
+    /// holds its permit until it ends, even when the request that started
+    /// it is gone (a client that disconnects cannot free its share early).
+    permits: Arc<Semaphore>,
     /// Buffers of finished computations, reused by the next ones.
-    memory: Mutex<Vec<Vec<Block>>>,
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
+    /// Computations running now, and the most ever seen at once.
+    running: Arc<Concurrency>,
+}
+
+/// A count of computations running at once, with its high-water mark.
+#[derive(Debug, Default)]
+struct Concurrency {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+/// One computation counted in [`Concurrency`] until it is dropped.
+struct Running(Arc<Concurrency>);
+
+impl Running {
+    fn enter(concurrency: Arc<Concurrency>) -> Self {
+        let now = concurrency.now.fetch_add(1, Ordering::SeqCst) + 1;
+        concurrency.peak.fetch_max(now, Ordering::SeqCst);
+        Running(concurrency)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Default for PasswordCheck {
@@ -103,8 +132,9 @@ impl Default for PasswordCheck {
         Self {
             key,
             verified: ExpiringCache::new(VERIFIED_PASSWORD_CAPACITY, VERIFIED_PASSWORD_TTL),
-            permits: Semaphore::new(cores),
-            memory: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(cores)),
+            memory: Arc::new(Mutex::new(Vec::new())),
+            running: Arc::default(),
         }
     }
 }
@@ -117,7 +147,7 @@ impl PasswordCheck {
         if self.remembered(&cache_key, user) {
             return true;
         }
-        let Ok(_permit) = self.permits.acquire().await else {
+        let Ok(permit) = self.permits.clone().acquire_owned().await else {
             return false;
         };
         // Requests that queued behind the first one with the same
@@ -128,32 +158,45 @@ impl PasswordCheck {
         let stored_hash = user.map(|u| u.password_hash.clone());
         let candidate = password.to_owned();
         let hash_for_check = stored_hash.clone();
-        let mut memory = self
-            .memory
-            .lock()
-            .ok()
-            .and_then(|mut m| m.pop())
-            .unwrap_or_default();
-        // argon2id is CPU-heavy: keep it off the async workers.
+        let buffers = self.memory.clone();
+        let running = self.running.clone();
+        // argon2id is CPU-heavy: keep it off the async workers. The permit
+        // and the buffer travel with the computation and come back when it
+        // ends, whether or not this request is still waiting for it.
         let outcome = tokio::task::spawn_blocking(move || {
+            let counted = Running::enter(running);
+            let mut memory = buffers
+                .lock()
+                .ok()
+                .and_then(|mut m| m.pop())
+                .unwrap_or_default();
             let valid = verify_password(hash_for_check.as_deref(), &candidate, &mut memory);
-            (valid, memory)
+            if let Ok(mut buffers) = buffers.lock() {
+                buffers.push(memory);
+            }
+            // Counted out before the permit lets the next one in.
+            drop(counted);
+            drop(permit);
+            valid
         })
         .await;
-        let valid = match outcome {
-            Ok((valid, memory)) => {
-                if let Ok(mut buffers) = self.memory.lock() {
-                    buffers.push(memory);
-                }
-                valid
-            }
-            Err(_) => false,
-        };
+        let valid = outcome.unwrap_or(false);
         match (valid, stored_hash) {
             (true, Some(hash)) => self.verified.insert(cache_key, hash),
             _ => self.verified.remove(&cache_key),
         }
         valid
+    }
+
+    /// The most argon2id computations that ever ran at once in this
+    /// process: never more than the bound (one per core).
+    pub fn peak_concurrent_verifications(&self) -> usize {
+        self.running.peak.load(Ordering::SeqCst)
+    }
+
+    /// The argon2id computations running now.
+    pub fn running_verifications(&self) -> usize {
+        self.running.now.load(Ordering::SeqCst)
     }
 
     fn remembered(&self, cache_key: &[u8; 32], user: Option<&UserRecord>) -> bool {

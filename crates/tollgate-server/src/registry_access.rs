@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
-use tollgate_api::registry_rules::{Action, ScopeRule, Subnet};
+use tollgate_api::registry_rules::{Action, RegistryName, ScopeRule, Subnet};
 
 use crate::secrets;
 use crate::store::{LoginToken, Store, StoreError};
@@ -187,11 +187,20 @@ pub fn grant(requested: &[RequestedScope], scopes: &[ScopeRule]) -> Vec<Access> 
 }
 
 /// Why a login was refused. Every variant answers the same 401 to the
-/// client, except an unknown service; the variant is only logged.
+/// client, except a service that cannot be a registry of this service; the
+/// variant is only logged.
 #[derive(Debug)]
 pub enum Denied {
+    /// Not `<registry name>.<registry domain>`: no store lookup can tell
+    /// anything about it.
     UnknownService,
+    /// A wrong password, an unknown token, or an unknown registry: all look
+    /// the same, so that registry names cannot be probed.
     BadCredentials,
+    /// A refresh token issued for a credential that no longer exists in
+    /// that form (deleted, re-created under the same id, or its password
+    /// changed).
+    StaleRefresh,
     Disabled,
     Expired,
     AddressNotAllowed,
@@ -219,6 +228,8 @@ pub async fn authenticate(
     now: i64,
 ) -> Result<Proven, Denied> {
     let registry_name = registry_name_of(service, registry_domain).ok_or(Denied::UnknownService)?;
+    // One lookup, one digest and one comparison, whether or not the
+    // registry and the token exist: the answer and its timing are the same.
     let found = store
         .registry_token_for_login(registry_name, username)
         .await
@@ -229,44 +240,53 @@ pub async fn authenticate(
         .map(|token| token.password_digest.as_str())
         .unwrap_or(NO_SUCH_DIGEST);
     let matches: bool = presented.as_bytes().ct_eq(expected.as_bytes()).into();
-    let Some(token) = found.filter(|_| matches) else {
-        return Err(
-            if store
-                .registry_name_taken(registry_name)
-                .await
-                .map_err(Denied::Store)?
-            {
-                Denied::BadCredentials
-            } else {
-                Denied::UnknownService
-            },
-        );
-    };
+    let token = found.filter(|_| matches).ok_or(Denied::BadCredentials)?;
     usable(token, client, now)
 }
 
-/// Re-checks the registry token a refresh token names: it must still exist,
-/// be enabled, unexpired, and used from an allowed address.
+/// What a refresh token names: the registry token, by id and name, and the
+/// fingerprint of the credential it was issued for.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshGrant<'a> {
+    pub token_id: &'a str,
+    pub token_name: &'a str,
+    pub credential: &'a str,
+}
+
+/// Re-checks the registry token a refresh token names: it must still exist
+/// with the same name and the same password (so a refresh token dies with
+/// its credential: deletion, re-creation under the same id, a new
+/// password), be enabled, unexpired, and used from an allowed address.
 pub async fn authenticate_refresh(
     store: &Store,
     registry_domain: &str,
     service: &str,
-    token_id: &str,
+    grant: RefreshGrant<'_>,
     client: IpAddr,
     now: i64,
 ) -> Result<Proven, Denied> {
     let registry_name = registry_name_of(service, registry_domain).ok_or(Denied::UnknownService)?;
     let token = store
-        .registry_token_by_id_for_login(registry_name, token_id)
+        .registry_token_by_id_for_login(registry_name, grant.token_id)
         .await
         .map_err(Denied::Store)?
         .ok_or(Denied::BadCredentials)?;
+    let fingerprint = secrets::credential_fingerprint(&token.password_digest);
+    let same_credential: bool = fingerprint
+        .as_bytes()
+        .ct_eq(grant.credential.as_bytes())
+        .into();
+    if !same_credential || token.name != grant.token_name {
+        return Err(Denied::StaleRefresh);
+    }
     usable(token, client, now)
 }
 
-/// The registry name in a service (`<name>.<registry_domain>`).
+/// The registry name in a service (`<name>.<registry_domain>`), if it is
+/// one a registry could have.
 fn registry_name_of<'a>(service: &'a str, registry_domain: &str) -> Option<&'a str> {
-    service.strip_suffix(registry_domain)?.strip_suffix('.')
+    let name = service.strip_suffix(registry_domain)?.strip_suffix('.')?;
+    RegistryName::parse("service", name).ok().map(|_| name)
 }
 
 /// Status, expiry and the registry's allow list, at `now`, from `client`.

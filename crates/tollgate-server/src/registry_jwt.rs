@@ -8,7 +8,8 @@
 //! address were all checked again first, and the JWT grants exactly what a
 //! fresh one would, expiring a few seconds sooner. A rotated signing key, a
 //! changed expiry date or different scopes never reuse an earlier JWT.
-//! A refresh token names the registry token, which is re-checked on every use.
+//! A refresh token names the registry token and the credential it was issued
+//! for; both are re-checked on every use, so it dies with that credential.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +57,9 @@ pub struct RefreshClaims {
     pub token_use: String,
     /// The registry token's id, to re-check it on every use.
     pub tid: String,
+    /// The fingerprint of the credential it was issued for
+    /// ([`secrets::credential_fingerprint`]): a refresh token dies with it.
+    pub cred: String,
 }
 
 /// How long a refresh token lives (it is re-checked against the registry token on use).
@@ -154,6 +158,7 @@ impl RegistryTokenIssuer {
             jti: secrets::random_secret(16),
             token_use: "refresh".into(),
             tid: token.id.clone(),
+            cred: secrets::credential_fingerprint(&token.password_digest),
         };
         let key = self.keys.active();
         jwt::encode(&key, key.libtrust_id(), &claims)

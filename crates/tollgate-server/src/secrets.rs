@@ -24,9 +24,25 @@ pub fn registry_token_password() -> String {
 
 /// Lower-case hex SHA-256 of a secret.
 pub fn digest(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// What a refresh token carries of the credential it was issued for: a
+/// one-way fingerprint of the password's stored digest (domain-separated,
+/// so it is never the digest itself). A new password, or a token re-created
+/// under the same id, has another fingerprint, which ends every refresh
+/// token issued before.
+pub fn credential_fingerprint(password_digest: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"tollgate refresh token credential\0");
+    hasher.update(password_digest.as_bytes());
+    hex(&hasher.finalize()[..16])
+}
+
+fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = String::with_capacity(64);
-    for byte in Sha256::digest(secret.as_bytes()) {
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
         hex.push(char::from(HEX[usize::from(byte >> 4)]));
         hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
     }

@@ -11,7 +11,8 @@ use clap::{Parser, Subcommand};
 use tollgate_server::clock::SystemClock;
 use tollgate_server::config::{
     DEFAULT_DATABASE_URL, DEFAULT_ISSUER, DEFAULT_LISTEN, DEFAULT_LOCATIONS,
-    DEFAULT_REGISTRY_DOMAIN, DEFAULT_REGISTRY_ISSUER, DEFAULT_REGISTRY_TOKEN_TTL,
+    DEFAULT_REGISTRY_DOMAIN, DEFAULT_REGISTRY_ISSUER, DEFAULT_REGISTRY_NAME_QUARANTINE_DAYS,
+    DEFAULT_REGISTRY_TOKEN_TTL,
 };
 use tollgate_server::identity::{BootstrapAdmin, CreatedAdmin};
 use tollgate_server::{Application, Config};
@@ -70,6 +71,9 @@ struct ServeArgs {
     /// Lifetime of registry JWTs in seconds (10..=3600).
     #[arg(long, env = "TOLLGATE_REGISTRY_TOKEN_TTL", default_value_t = DEFAULT_REGISTRY_TOKEN_TTL)]
     registry_token_ttl: i64,
+    /// Days a deleted registry's name stays reserved for its contract (0: free at once).
+    #[arg(long, env = "TOLLGATE_REGISTRY_NAME_QUARANTINE_DAYS", default_value_t = DEFAULT_REGISTRY_NAME_QUARANTINE_DAYS)]
+    registry_name_quarantine_days: u32,
 }
 
 fn main() -> std::process::ExitCode {
@@ -119,6 +123,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         registry_domain: args.registry_domain,
         registry_issuer: args.registry_issuer,
         registry_token_ttl: args.registry_token_ttl,
+        registry_name_quarantine_days: args.registry_name_quarantine_days,
         locations: args
             .locations
             .into_iter()

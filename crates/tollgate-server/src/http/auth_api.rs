@@ -28,7 +28,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
 }
 
-/// `GET /tokens/generate?ttl=N`
+/// `GET /tokens/generate?ttl=N`. A token generated with Bearer auth
+/// never outlives the token that generated it.
 async fn generate(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -41,9 +42,17 @@ async fn generate(
         None => Ttl::DEFAULT,
     };
     let now = state.clock.now();
-    let (record, jwt) = state
-        .tokens
-        .issue(&caller.user_id, &caller.membership, ttl.seconds(), now);
+    let not_after = match &caller.method {
+        AuthMethod::Bearer { token } => Some(token.expires_at),
+        AuthMethod::Basic => None,
+    };
+    let (record, jwt) = state.tokens.issue(
+        &caller.user_id,
+        &caller.membership,
+        ttl.seconds(),
+        not_after,
+        now,
+    );
     state.store.insert_auth_token(&record).await?;
     Ok(Json(Jwt { token: jwt }))
 }

@@ -1,10 +1,14 @@
-//! JSON request bodies: size-limited, type-checked, and refused with a
-//! message that names the offending field (`properties.scopes[0].actions`).
+//! JSON request bodies: size-limited, present (400 when empty), sent as
+//! `application/json` (415 otherwise, also without a `Content-Type`), a
+//! JSON object at the top (as every struct inside, see
+//! `tollgate_api::strict`), and refused with a message that names the
+//! offending field (`properties.scopes[0].actions`).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
+use tollgate_api::strict::Object;
 
 use super::error::ApiError;
 
@@ -16,22 +20,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let content_type = request
+        let is_json = request
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        if let Some(content_type) = content_type
-            && !content_type
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "send the body as application/json",
-            ));
-        }
+            .is_some_and(is_json_media_type);
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
@@ -51,9 +44,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         if bytes.is_empty() {
             return Err(ApiError::bad_request("a JSON request body is required"));
         }
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "send the body as JSON with the header Content-Type: application/json",
+            ));
+        }
         let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(deserializer)
-            .map(JsonBody)
+            .map(|Object(body)| JsonBody(body))
             .map_err(|e| {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
@@ -68,5 +68,37 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                     ApiError::bad_request(format!("invalid value at {path}: {detail}"))
                 }
             })
+    }
+}
+
+/// `application/json`, with parameters such as `; charset=utf-8` or not,
+/// in any case; not `application/jsonx` nor any other type.
+fn is_json_media_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_application_json_is_json() {
+        for ok in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            " application/json ;charset=UTF-8",
+        ] {
+            assert!(is_json_media_type(ok), "{ok}");
+        }
+        for not in [
+            "application/jsonx",
+            "text/json",
+            "",
+            "application/json-patch+json",
+        ] {
+            assert!(!is_json_media_type(not), "{not}");
+        }
     }
 }

@@ -6,26 +6,61 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 
 /// Logs method, path (never the query or headers), status and latency,
-/// after giving an error answer of the framework the IONOS body.
+/// after giving an error answer of the framework the IONOS body. A request
+/// whose client went away before the answer is logged too, as `aborted`.
 pub async fn log_and_complete(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let mut line = RequestLine {
+        started: Instant::now(),
+        method: request.method().clone(),
+        path: request.uri().path().to_owned(),
+        answered: false,
+    };
     let response = with_ionos_error_body(next.run(request).await).await;
+    line.answered = true;
     tracing::info!(
         target: "tollgate::http",
-        "{method} {path} {} {:.3}ms",
+        "{} {} {} {:.3}ms",
+        line.method,
+        line.path,
         response.status().as_u16(),
-        started.elapsed().as_secs_f64() * 1000.0
+        line.elapsed_ms()
     );
     response
+}
+
+/// The log line of one request; dropped unanswered, it logs the abort.
+struct RequestLine {
+    started: Instant,
+    method: Method,
+    path: String,
+    answered: bool,
+}
+
+impl RequestLine {
+    fn elapsed_ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1000.0
+    }
+}
+
+impl Drop for RequestLine {
+    fn drop(&mut self) {
+        if !self.answered {
+            tracing::info!(
+                target: "tollgate::http",
+                "{} {} aborted {:.3}ms (the client closed the connection before the answer)",
+                self.method,
+                self.path,
+                self.elapsed_ms()
+            );
+        }
+    }
 }
 
 /// Gives every 4xx/5xx without a JSON body (framework rejections such as a

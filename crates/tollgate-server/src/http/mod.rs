@@ -43,7 +43,9 @@ pub struct AppState {
     /// The location ids a registry may be created in.
     pub locations: Vec<String>,
     /// Checks Basic passwords, remembering correct ones briefly.
-    pub passwords: PasswordCheck,
+    pub passwords: Arc<PasswordCheck>,
+    /// How long a deleted registry's name stays reserved for its contract.
+    pub name_quarantine_seconds: i64,
     /// Signs the JWTs registries accept.
     pub registry_tokens: RegistryTokenIssuer,
 }

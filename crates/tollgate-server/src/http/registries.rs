@@ -28,7 +28,7 @@ use super::error::ApiError;
 use super::json::JsonBody;
 use super::query::QueryParams;
 use crate::clock::rfc3339;
-use crate::store::{Audit, RegistryRecord, RegistrySettings, StoreError};
+use crate::store::{Audit, RegistryPatch, RegistryRecord, RegistrySettings, StoreError};
 
 /// The state every registry reports: it serves as soon as it exists.
 const REGISTRY_STATE: &str = "Running";
@@ -61,12 +61,17 @@ async fn locations(State(state): State<Arc<AppState>>, _caller: Caller) -> Json<
 /// `HEAD /names/{name}`: 200 taken, 404 free, 400 invalid.
 async fn check_name(
     State(state): State<Arc<AppState>>,
-    _caller: Caller,
+    caller: Caller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let name =
         RegistryName::parse("name", &name).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    if state.store.registry_name_taken(name.as_str()).await? {
+    let now = state.clock.now();
+    if state
+        .store
+        .registry_name_taken(name.as_str(), caller.contract(), now)
+        .await?
+    {
         Ok(StatusCode::OK)
     } else {
         Err(ApiError::not_found(format!(
@@ -99,20 +104,22 @@ async fn insert(
         p.garbage_collection_schedule.as_ref(),
         p.features.as_ref(),
         p.api_subnet_allow_list.as_deref(),
-        &default_settings(),
     )?;
+    let now = state.clock.now();
     let record = RegistryRecord {
         id,
         contract_number: caller.contract(),
         name: name.as_str().to_owned(),
         location: p.location.clone(),
         settings,
-        audit: Audit::created(&caller.change(state.clock.now())),
+        audit: Audit::created(&caller.change(now)),
     };
-    match state.store.insert_registry(&record).await {
+    match state.store.insert_registry(&record, now).await {
         Ok(()) => Ok(created(to_wire(state, &record))),
         Err(StoreError::Conflict) => Err(ApiError::conflict(format!(
-            "the registry name {name} is already taken (registry names are unique across all contracts; a PUT may also reuse an id taken elsewhere)"
+            "the registry name {name} is not available: registry names are unique across all contracts, \
+             and the name of a deleted registry stays reserved for its contract for {} days",
+            state.name_quarantine_seconds / 86_400
         ))),
         Err(e) => Err(e.into()),
     }
@@ -212,7 +219,6 @@ async fn put(
         p.garbage_collection_schedule.as_ref(),
         p.features.as_ref(),
         p.api_subnet_allow_list.as_deref(),
-        &default_settings(),
     )?;
     let updated = update(&state, &caller, &existing, settings).await?;
     Ok(Json(to_wire(&state, &updated)).into_response())
@@ -225,14 +231,30 @@ async fn patch(
     Path(registry_id): Path<String>,
     JsonBody(input): JsonBody<PatchRegistryInput>,
 ) -> Result<Json<RegistryResponse>, ApiError> {
-    let existing = owned_registry(&state, &caller, &registry_id).await?;
-    let settings = settings_from(
-        input.garbage_collection_schedule.as_ref(),
-        input.features.as_ref(),
-        input.api_subnet_allow_list.as_deref(),
-        &existing.settings,
-    )?;
-    let updated = update(&state, &caller, &existing, settings).await?;
+    let id = parse_uuid("registryId", &registry_id)?;
+    let mut patch = RegistryPatch::default();
+    if let Some(schedule) = &input.garbage_collection_schedule {
+        let parsed = GcSchedule::parse("garbageCollectionSchedule", &schedule.days, &schedule.time)
+            .map_err(bad)?;
+        patch.gc_schedule = Some((parsed.days, parsed.time));
+    }
+    if let Some(toggle) = input
+        .features
+        .as_ref()
+        .and_then(|f| f.vulnerability_scanning.as_ref())
+    {
+        patch.vulnerability_scanning = Some(toggle.enabled);
+    }
+    if let Some(list) = &input.api_subnet_allow_list {
+        patch.api_subnet_allow_list =
+            Some(rules::parse_allow_list("apiSubnetAllowList", list).map_err(bad)?);
+    }
+    let change = caller.change(state.clock.now());
+    let updated = state
+        .store
+        .patch_registry(caller.contract(), &id, &patch, &change)
+        .await?
+        .ok_or_else(|| registry_not_found(&id))?;
     Ok(Json(to_wire(&state, &updated)))
 }
 
@@ -263,7 +285,12 @@ async fn delete(
     Path(registry_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_uuid("registryId", &registry_id)?;
-    if state.store.delete_registry(caller.contract(), &id).await? {
+    let name_released_at = state.clock.now() + state.name_quarantine_seconds;
+    if state
+        .store
+        .delete_registry(caller.contract(), &id, name_released_at)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(registry_not_found(&id))
@@ -279,14 +306,13 @@ fn default_settings() -> RegistrySettings {
     }
 }
 
-/// Applies the given fields over `base`, validating each.
+/// The settings of a `POST`/`PUT` body, validated; absent fields take the defaults.
 fn settings_from(
     schedule: Option<&WeeklySchedule>,
     features: Option<&RegistryFeatures>,
     allow_list: Option<&[String]>,
-    base: &RegistrySettings,
 ) -> Result<RegistrySettings, ApiError> {
-    let mut settings = base.clone();
+    let mut settings = default_settings();
     if let Some(schedule) = schedule {
         let parsed = GcSchedule::parse("garbageCollectionSchedule", &schedule.days, &schedule.time)
             .map_err(bad)?;

@@ -22,7 +22,7 @@ use serde_json::value::RawValue;
 use super::AppState;
 use super::query::QueryParams;
 use crate::clock::rfc3339;
-use crate::registry_access::{self, Denied, MAX_SCOPES, Proven, RequestedScope};
+use crate::registry_access::{self, Denied, MAX_SCOPES, Proven, RefreshGrant, RequestedScope};
 
 /// The longest value accepted for any parameter but `scope`.
 const MAX_PARAM_LEN: usize = 1024;
@@ -198,11 +198,16 @@ async fn post_token(
                         "the refresh token is invalid, expired or for another service",
                     )
                 })?;
+            let grant = RefreshGrant {
+                token_id: &claims.tid,
+                token_name: &claims.sub,
+                credential: &claims.cred,
+            };
             let proven = registry_access::authenticate_refresh(
                 &state.store,
                 &state.registry_domain,
                 service,
-                &claims.tid,
+                grant,
                 peer.ip(),
                 now,
             )
@@ -279,7 +284,10 @@ fn refuse(service: &str, username: &str, denied: Denied) -> TokenError {
                 message: "the token service cannot reach its database; try again later".into(),
             };
         }
-        Denied::BadCredentials => "wrong username or password",
+        Denied::BadCredentials => "wrong username or password, or no such registry",
+        Denied::StaleRefresh => {
+            "refresh token of a credential that was deleted, re-created or given a new password"
+        }
         Denied::Disabled => "token disabled",
         Denied::Expired => "token expired",
         Denied::AddressNotAllowed => "client address outside the registry's apiSubnetAllowList",

@@ -28,7 +28,9 @@ use super::registries::{
 };
 use crate::clock::rfc3339;
 use crate::secrets;
-use crate::store::{Audit, RegistryRecord, RegistryTokenRecord, StoreError, TokenSettings};
+use crate::store::{
+    Audit, RegistryRecord, RegistryTokenRecord, StoreError, TokenPatch, TokenSettings,
+};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -68,6 +70,7 @@ async fn insert(
     let password = secrets::registry_token_password();
     let record = RegistryTokenRecord {
         id,
+        contract_number: registry.contract_number,
         registry_id: registry.id.clone(),
         name: name.as_str().to_owned(),
         password_digest: secrets::digest(&password),
@@ -77,7 +80,7 @@ async fn insert(
     match state.store.insert_registry_token(&record).await {
         Ok(()) => Ok(created(to_wire(state, &record, Some(&password)))),
         Err(StoreError::Conflict) => Err(ApiError::conflict(format!(
-            "the token name {} is already taken in this registry (token names are unique per registry; a PUT may also reuse an id taken elsewhere)",
+            "the token name {} is already taken in this registry (token names are unique per registry)",
             record.name
         ))),
         Err(StoreError::MissingParent) => Err(registry_not_found(&registry.id)),
@@ -120,7 +123,7 @@ async fn list(
     let registry = owned_registry(&state, &caller, &registry_id).await?;
     let (records, total) = state
         .store
-        .list_registry_tokens(&registry.id, offset, limit)
+        .list_registry_tokens(registry.contract_number, &registry.id, offset, limit)
         .await?;
     let base = format!(
         "{}/containerregistries/registries/{}/tokens",
@@ -164,7 +167,7 @@ async fn find(
     RegistryManager(caller): RegistryManager,
     Path((registry_id, token_id)): Path<(String, String)>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let (_, token) = owned_token(&state, &caller, &registry_id, &token_id).await?;
+    let token = owned_token(&state, &caller, &registry_id, &token_id).await?;
     Ok(Json(to_wire(&state, &token, None)))
 }
 
@@ -180,7 +183,7 @@ async fn put(
     let token_id = parse_uuid("tokenId", &token_id)?;
     let Some(existing) = state
         .store
-        .find_registry_token(&registry.id, &token_id)
+        .find_registry_token(registry.contract_number, &registry.id, &token_id)
         .await?
     else {
         return insert(&state, &caller, &registry, token_id, input).await;
@@ -205,24 +208,38 @@ async fn patch(
     Path((registry_id, token_id)): Path<(String, String)>,
     JsonBody(input): JsonBody<PatchTokenInput>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let (_, existing) = owned_token(&state, &caller, &registry_id, &token_id).await?;
-    let mut settings = existing.settings.clone();
+    let registry = owned_registry(&state, &caller, &registry_id).await?;
+    let token_id = parse_uuid("tokenId", &token_id)?;
+    let mut patch = TokenPatch::default();
     if let Some(status) = &input.status {
-        settings.status = TokenStatus::parse("status", status)
-            .map_err(bad)?
-            .as_str()
-            .to_owned();
+        patch.status = Some(
+            TokenStatus::parse("status", status)
+                .map_err(bad)?
+                .as_str()
+                .to_owned(),
+        );
     }
     if let Some(expiry) = &input.expiry_date {
-        settings.expires_at = match expiry {
+        patch.expires_at = Some(match expiry {
             Some(date) => Some(rules::parse_date_time("expiryDate", date).map_err(bad)?),
             None => None,
-        };
+        });
     }
     if let Some(scopes) = &input.scopes {
-        settings.scopes = rules::parse_scopes("scopes", Some(scopes)).map_err(bad)?;
+        patch.scopes = Some(rules::parse_scopes("scopes", scopes.as_deref()).map_err(bad)?);
     }
-    let updated = update(&state, &caller, existing, settings).await?;
+    let change = caller.change(state.clock.now());
+    let updated = state
+        .store
+        .patch_registry_token(
+            registry.contract_number,
+            &registry.id,
+            &token_id,
+            &patch,
+            &change,
+        )
+        .await?
+        .ok_or_else(|| token_not_found(&token_id))?;
     Ok(Json(to_wire(&state, &updated, None)))
 }
 
@@ -235,7 +252,7 @@ async fn update(
     let change = caller.change(state.clock.now());
     if !state
         .store
-        .update_registry_token(&existing.registry_id, &existing.id, &settings, &change)
+        .update_registry_token(&existing, &settings, &change)
         .await?
     {
         return Err(token_not_found(&existing.id));
@@ -256,7 +273,7 @@ async fn delete(
     let token_id = parse_uuid("tokenId", &token_id)?;
     if state
         .store
-        .delete_registry_token(&registry.id, &token_id)
+        .delete_registry_token(registry.contract_number, &registry.id, &token_id)
         .await?
     {
         Ok(StatusCode::NO_CONTENT)
@@ -271,15 +288,14 @@ async fn owned_token(
     caller: &Caller,
     registry_id: &str,
     token_id: &str,
-) -> Result<(RegistryRecord, RegistryTokenRecord), ApiError> {
+) -> Result<RegistryTokenRecord, ApiError> {
     let registry = owned_registry(state, caller, registry_id).await?;
     let token_id = parse_uuid("tokenId", token_id)?;
-    let token = state
+    state
         .store
-        .find_registry_token(&registry.id, &token_id)
+        .find_registry_token(registry.contract_number, &registry.id, &token_id)
         .await?
-        .ok_or_else(|| token_not_found(&token_id))?;
-    Ok((registry, token))
+        .ok_or_else(|| token_not_found(&token_id))
 }
 
 fn token_not_found(id: &str) -> ApiError {

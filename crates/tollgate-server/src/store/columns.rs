@@ -1,6 +1,6 @@
 //! Reading columns by name from either driver's rows, so each record is
 //! mapped by one function whichever path (sqlx or the SQLite read path) ran
-//! the query.
+//! the query; and writing only some columns of a row ([`Assignments`]).
 
 use std::cell::Cell;
 
@@ -69,5 +69,69 @@ impl Columns for SqliteRow<'_> {
         };
         self.next.set(index + 1);
         T::from_sqlite(self.row, index)
+    }
+}
+
+/// One value of an [`Assignments`] list.
+enum Value {
+    Text(String),
+    Int(Option<i64>),
+}
+
+/// The `column = $n` assignments of an `UPDATE` that writes only some
+/// columns, with their values, bound in the order they were added (so a
+/// column and its value cannot drift apart).
+#[derive(Default)]
+pub(super) struct Assignments {
+    columns: Vec<&'static str>,
+    values: Vec<Value>,
+}
+
+impl Assignments {
+    pub(super) fn text(&mut self, column: &'static str, value: String) {
+        self.columns.push(column);
+        self.values.push(Value::Text(value));
+    }
+
+    pub(super) fn int(&mut self, column: &'static str, value: Option<i64>) {
+        self.columns.push(column);
+        self.values.push(Value::Int(value));
+    }
+
+    /// The `modified_*` audit columns of `change`.
+    pub(super) fn change(&mut self, change: &super::Change) {
+        self.int("modified_at", Some(change.at));
+        self.text("modified_by", change.by.clone());
+        self.text("modified_by_user_id", change.by_user_id.clone());
+    }
+
+    /// How many placeholders the assignments use (`$1` to `$count`).
+    pub(super) fn count(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// `a = $1, b = $2, ...`
+    pub(super) fn clause(&self) -> String {
+        let assignments: Vec<String> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, column)| format!("{column} = ${}", i + 1))
+            .collect();
+        assignments.join(", ")
+    }
+
+    /// Binds the values to `$1` .. `$count` of `query`.
+    pub(super) fn bind<'q>(
+        self,
+        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for value in self.values {
+            query = match value {
+                Value::Text(text) => query.bind(text),
+                Value::Int(int) => query.bind(int),
+            };
+        }
+        query
     }
 }

@@ -21,6 +21,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../migrations/0004_registry_token_counts.sql"),
     ),
+    (
+        5,
+        include_str!("../../migrations/0005_contract_scoped_ids_and_name_claims.sql"),
+    ),
 ];
 
 pub(super) async fn apply(store: &Store) -> anyhow::Result<()> {

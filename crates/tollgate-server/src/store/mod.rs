@@ -12,6 +12,7 @@ mod keys;
 mod migrations;
 mod registries;
 mod registry_tokens;
+mod sqlite_file;
 mod sqlite_reads;
 mod token_pages;
 mod users;
@@ -24,8 +25,8 @@ use sqlx::{AnyPool, Executor};
 
 pub use auth_tokens::{AuthTokenRecord, BearerLookup};
 pub use keys::SigningKeyRecord;
-pub use registries::{RegistryPage, RegistryRecord, RegistrySettings};
-pub use registry_tokens::{LoginToken, RegistryTokenRecord, TokenSettings};
+pub use registries::{RegistryPage, RegistryPatch, RegistryRecord, RegistrySettings};
+pub use registry_tokens::{LoginToken, RegistryTokenRecord, TokenPatch, TokenSettings};
 pub use users::{Membership, NewUser, UserRecord};
 
 /// Who created and last changed a row, and when (Unix seconds).
@@ -142,6 +143,9 @@ impl Store {
     pub async fn connect(url: &str) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
         let (backend, url) = normalise_url(url)?;
+        if let Some(path) = sqlite_file::path_of(&url) {
+            sqlite_file::prepare(path)?;
+        }
         let options = AnyConnectOptions::from_str(&url)?;
         let max_connections = match backend {
             Backend::Sqlite => 8,

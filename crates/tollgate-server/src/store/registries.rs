@@ -1,9 +1,12 @@
 //! Container registries, each owned by one contract.
 //!
 //! Every read and write names the caller's contract, so a registry of
-//! another contract is indistinguishable from one that does not exist.
+//! another contract is indistinguishable from one that does not exist: ids
+//! are unique per contract only. Names are unique across contracts and
+//! claimed in `registry_names`, which also holds a deleted registry's name
+//! for its former contract during the quarantine.
 
-use super::columns::Columns;
+use super::columns::{Assignments, Columns};
 
 use super::{AUDIT_COLUMNS, Audit, Change, Store, StoreError, StoreResult};
 
@@ -38,9 +41,38 @@ pub struct RegistryPage {
 const COLUMNS: &str = "id, contract_number, name, location, gc_days, gc_time, vulnerability_scanning, \
      api_subnet_allow_list, created_at, created_by, created_by_user_id, modified_at, modified_by, modified_by_user_id";
 
+/// A change to some of a registry's settings: `None` leaves a setting as
+/// it is, so concurrent changes of different settings never undo each other.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistryPatch {
+    /// Garbage-collection days and time, changed together.
+    pub gc_schedule: Option<(Vec<String>, String)>,
+    pub vulnerability_scanning: Option<bool>,
+    pub api_subnet_allow_list: Option<Vec<String>>,
+}
+
 impl Store {
-    /// Creates a registry; a taken name or id is [`StoreError::Conflict`].
-    pub async fn insert_registry(&self, registry: &RegistryRecord) -> StoreResult<()> {
+    /// Creates a registry, claiming its name: a name in use anywhere, or
+    /// held for another contract after its registry was deleted (until its
+    /// release time, compared with `now`), is [`StoreError::Conflict`], as
+    /// is an id the contract already uses.
+    pub async fn insert_registry(&self, registry: &RegistryRecord, now: i64) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        let claimed = sqlx::query(
+            "INSERT INTO registry_names (name, contract_number, released_at) VALUES ($1, $2, NULL) \
+             ON CONFLICT (name) DO UPDATE SET contract_number = excluded.contract_number, released_at = NULL \
+             WHERE registry_names.released_at IS NOT NULL \
+             AND (registry_names.contract_number = excluded.contract_number OR registry_names.released_at <= $3)",
+        )
+        .bind(&registry.name)
+        .bind(i64::from(registry.contract_number))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            return Err(StoreError::Conflict);
+        }
         let sql = format!(
             "INSERT INTO registries (id, contract_number, name, location, gc_days, gc_time, \
              vulnerability_scanning, api_subnet_allow_list, {AUDIT_COLUMNS}) \
@@ -63,8 +95,9 @@ impl Store {
             .bind(a.modified_at)
             .bind(a.modified_by.clone())
             .bind(a.modified_by_user_id.clone())
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -89,12 +122,23 @@ impl Store {
         row.as_ref().map(registry_from_row).transpose()
     }
 
-    /// Whether any contract has a registry of this name.
-    pub async fn registry_name_taken(&self, name: &str) -> StoreResult<bool> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM registries WHERE name = $1")
-            .bind(name)
-            .fetch_one(self.pool())
-            .await?;
+    /// Whether `contract` cannot create a registry of this name at `now`:
+    /// a registry has it, or it is held for another contract.
+    pub async fn registry_name_taken(
+        &self,
+        name: &str,
+        contract: i32,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM registry_names WHERE name = $1 \
+             AND (released_at IS NULL OR (released_at > $2 AND contract_number <> $3))",
+        )
+        .bind(name)
+        .bind(now)
+        .bind(i64::from(contract))
+        .fetch_one(self.pool())
+        .await?;
         Ok(row.get::<i64>("n")? > 0)
     }
 
@@ -135,7 +179,8 @@ impl Store {
         Ok(RegistryPage { items, next_after })
     }
 
-    /// Replaces the changeable settings; false if the contract has no such registry.
+    /// Replaces the changeable settings (a `PUT`); false if the contract
+    /// has no such registry.
     pub async fn update_registry(
         &self,
         contract: i32,
@@ -162,14 +207,70 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Deletes a registry and, with it, its tokens; false if there was none.
-    pub async fn delete_registry(&self, contract: i32, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM registries WHERE id = $1 AND contract_number = $2")
+    /// Writes only the settings `patch` names (a `PATCH`) in one statement
+    /// and answers the registry as it is after the write; `None` if the
+    /// contract has no such registry.
+    pub async fn patch_registry(
+        &self,
+        contract: i32,
+        id: &str,
+        patch: &RegistryPatch,
+        change: &Change,
+    ) -> StoreResult<Option<RegistryRecord>> {
+        let mut set = Assignments::default();
+        if let Some((days, time)) = &patch.gc_schedule {
+            set.text("gc_days", days.join(","));
+            set.text("gc_time", time.clone());
+        }
+        if let Some(enabled) = patch.vulnerability_scanning {
+            set.int("vulnerability_scanning", Some(i64::from(enabled)));
+        }
+        if let Some(list) = &patch.api_subnet_allow_list {
+            set.text("api_subnet_allow_list", to_json(list));
+        }
+        set.change(change);
+        let sql = format!(
+            "UPDATE registries SET {} WHERE id = ${} AND contract_number = ${} RETURNING {COLUMNS}",
+            set.clause(),
+            set.count() + 1,
+            set.count() + 2
+        );
+        let row = set
+            .bind(sqlx::query(&sql))
             .bind(id)
             .bind(i64::from(contract))
-            .execute(self.pool())
+            .fetch_optional(self.pool())
             .await?;
-        Ok(done.rows_affected() == 1)
+        row.as_ref().map(registry_from_row).transpose()
+    }
+
+    /// Deletes a registry with its tokens; false if there was none. Its
+    /// name stays held for its contract until `name_released_at`.
+    pub async fn delete_registry(
+        &self,
+        contract: i32,
+        id: &str,
+        name_released_at: i64,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool().begin().await?;
+        let deleted = sqlx::query(
+            "DELETE FROM registries WHERE id = $1 AND contract_number = $2 RETURNING name",
+        )
+        .bind(id)
+        .bind(i64::from(contract))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = deleted else {
+            return Ok(false);
+        };
+        let name: String = row.get("name")?;
+        sqlx::query("UPDATE registry_names SET released_at = $1 WHERE name = $2")
+            .bind(name_released_at)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }
 

@@ -1,9 +1,10 @@
 //! Registry tokens: scoped, expiring, revocable credentials of one registry.
 //!
 //! Only a SHA-256 digest of each password is stored. Callers reach tokens
-//! through a registry they already proved is theirs.
+//! through a registry they already proved is theirs; a token is named by its
+//! contract, registry and id (ids are unique per registry only).
 
-use super::columns::Columns;
+use super::columns::{Assignments, Columns};
 use tollgate_api::registry_rules::ScopeRule;
 
 use super::registries::{from_json, to_json};
@@ -18,10 +19,21 @@ pub struct TokenSettings {
     pub scopes: Vec<ScopeRule>,
 }
 
+/// A change to some of a token's settings: `None` leaves a setting as it
+/// is, so concurrent changes of different settings never undo each other.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenPatch {
+    pub status: Option<String>,
+    /// `Some(None)` removes the expiry date.
+    pub expires_at: Option<Option<i64>>,
+    pub scopes: Option<Vec<ScopeRule>>,
+}
+
 /// A registry token as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistryTokenRecord {
     pub id: String,
+    pub contract_number: i32,
     pub registry_id: String,
     pub name: String,
     /// Lower-case hex SHA-256 of the password.
@@ -42,13 +54,13 @@ pub struct LoginToken {
     pub allow_list: Vec<String>,
 }
 
-const COLUMNS: &str = "id, registry_id, name, password_digest, status, expires_at, scopes, \
+const COLUMNS: &str = "id, contract_number, registry_id, name, password_digest, status, expires_at, scopes, \
      created_at, created_by, created_by_user_id, modified_at, modified_by, modified_by_user_id";
 
 impl Store {
-    /// Creates a token. A name taken in the registry, or an id taken anywhere,
-    /// is `Conflict`; a registry deleted meanwhile is `MissingParent`.
-    /// Creates a token and counts it in its registry, atomically.
+    /// Creates a token and counts it in its registry, atomically. A name or
+    /// an id taken in the registry is `Conflict`; a registry deleted
+    /// meanwhile is `MissingParent`.
     pub async fn insert_registry_token(&self, token: &RegistryTokenRecord) -> StoreResult<()> {
         self.insert_registry_tokens(std::slice::from_ref(token))
             .await
@@ -60,18 +72,16 @@ impl Store {
         for token in tokens {
             insert_token(&mut *tx, token).await?;
         }
-        let mut per_registry: Vec<(&str, i64)> = Vec::new();
+        let mut per_registry: Vec<((i32, &str), i64)> = Vec::new();
         for token in tokens {
-            match per_registry
-                .iter_mut()
-                .find(|(id, _)| *id == token.registry_id)
-            {
+            let registry = (token.contract_number, token.registry_id.as_str());
+            match per_registry.iter_mut().find(|(key, _)| *key == registry) {
                 Some((_, n)) => *n += 1,
-                None => per_registry.push((&token.registry_id, 1)),
+                None => per_registry.push((registry, 1)),
             }
         }
-        for (registry_id, added) in per_registry {
-            count_tokens(&mut *tx, registry_id, added).await?;
+        for ((contract, registry_id), added) in per_registry {
+            count_tokens(&mut *tx, contract, registry_id, added).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -79,43 +89,85 @@ impl Store {
 
     pub async fn find_registry_token(
         &self,
+        contract: i32,
         registry_id: &str,
         token_id: &str,
     ) -> StoreResult<Option<RegistryTokenRecord>> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM registry_tokens WHERE id = $1 AND registry_id = $2");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM registry_tokens \
+             WHERE contract_number = $1 AND registry_id = $2 AND id = $3"
+        );
         let row = sqlx::query(&sql)
-            .bind(token_id)
+            .bind(i64::from(contract))
             .bind(registry_id)
+            .bind(token_id)
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(token_from_row).transpose()
     }
 
-    /// Replaces status, expiry and scopes; false if the token is gone.
+    /// Replaces status, expiry and scopes (a `PUT`); false if the token is gone.
     pub async fn update_registry_token(
         &self,
-        registry_id: &str,
-        token_id: &str,
+        token: &RegistryTokenRecord,
         settings: &TokenSettings,
         change: &Change,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE registry_tokens SET status = $1, expires_at = $2, scopes = $3, \
-             modified_at = $4, modified_by = $5, modified_by_user_id = $6 \
-             WHERE id = $7 AND registry_id = $8",
-        )
-        .bind(&settings.status)
-        .bind(settings.expires_at)
-        .bind(to_json(&settings.scopes))
-        .bind(change.at)
-        .bind(&change.by)
-        .bind(&change.by_user_id)
-        .bind(token_id)
-        .bind(registry_id)
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let patch = TokenPatch {
+            status: Some(settings.status.clone()),
+            expires_at: Some(settings.expires_at),
+            scopes: Some(settings.scopes.clone()),
+        };
+        let updated = self
+            .patch_registry_token(
+                token.contract_number,
+                &token.registry_id,
+                &token.id,
+                &patch,
+                change,
+            )
+            .await?;
+        Ok(updated.is_some())
+    }
+
+    /// Writes only the settings `patch` names (a `PATCH`) in one statement
+    /// and answers the token as it is after the write; `None` if it is gone.
+    pub async fn patch_registry_token(
+        &self,
+        contract: i32,
+        registry_id: &str,
+        token_id: &str,
+        patch: &TokenPatch,
+        change: &Change,
+    ) -> StoreResult<Option<RegistryTokenRecord>> {
+        let mut set = Assignments::default();
+        if let Some(status) = &patch.status {
+            set.text("status", status.clone());
+        }
+        if let Some(expires_at) = patch.expires_at {
+            set.int("expires_at", expires_at);
+        }
+        if let Some(scopes) = &patch.scopes {
+            set.text("scopes", to_json(scopes));
+        }
+        set.change(change);
+        let n = set.count();
+        let sql = format!(
+            "UPDATE registry_tokens SET {} \
+             WHERE contract_number = ${} AND registry_id = ${} AND id = ${} RETURNING {COLUMNS}",
+            set.clause(),
+            n + 1,
+            n + 2,
+            n + 3
+        );
+        let row = set
+            .bind(sqlx::query(&sql))
+            .bind(i64::from(contract))
+            .bind(registry_id)
+            .bind(token_id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(token_from_row).transpose()
     }
 
     /// The token named `username` in the registry named `registry_name`,
@@ -139,18 +191,22 @@ impl Store {
 
     pub async fn delete_registry_token(
         &self,
+        contract: i32,
         registry_id: &str,
         token_id: &str,
     ) -> StoreResult<bool> {
         let mut tx = self.pool().begin().await?;
-        let done = sqlx::query("DELETE FROM registry_tokens WHERE id = $1 AND registry_id = $2")
-            .bind(token_id)
-            .bind(registry_id)
-            .execute(&mut *tx)
-            .await?;
+        let done = sqlx::query(
+            "DELETE FROM registry_tokens WHERE contract_number = $1 AND registry_id = $2 AND id = $3",
+        )
+        .bind(i64::from(contract))
+        .bind(registry_id)
+        .bind(token_id)
+        .execute(&mut *tx)
+        .await?;
         let deleted = done.rows_affected() == 1;
         if deleted {
-            count_tokens(&mut *tx, registry_id, -1).await?;
+            count_tokens(&mut *tx, contract, registry_id, -1).await?;
         }
         tx.commit().await?;
         Ok(deleted)
@@ -158,26 +214,33 @@ impl Store {
 }
 
 /// Adjusts a registry's token count and moves its order version on.
-async fn count_tokens<'e, E>(executor: E, registry_id: &str, delta: i64) -> StoreResult<()>
+async fn count_tokens<'e, E>(
+    executor: E,
+    contract: i32,
+    registry_id: &str,
+    delta: i64,
+) -> StoreResult<()>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     sqlx::query(
         "UPDATE registries SET token_count = token_count + $1, tokens_version = tokens_version + 1 \
-         WHERE id = $2",
+         WHERE contract_number = $2 AND id = $3",
     )
     .bind(delta)
+    .bind(i64::from(contract))
     .bind(registry_id)
     .execute(executor)
     .await?;
     Ok(())
 }
 
-/// A page after a `(created_at, id)` key, skipping `$5` more tokens.
+/// A page after a `(created_at, id)` key, skipping `$6` more tokens.
 pub(super) const PAGE_SQL: &str = concat!(
-    "SELECT id, registry_id, name, password_digest, status, expires_at, scopes, created_at, created_by, ",
-    "created_by_user_id, modified_at, modified_by, modified_by_user_id FROM registry_tokens ",
-    "WHERE registry_id = $1 AND (created_at, id) >= ($2, $3) ORDER BY created_at, id LIMIT $4 OFFSET $5"
+    "SELECT id, contract_number, registry_id, name, password_digest, status, expires_at, scopes, ",
+    "created_at, created_by, created_by_user_id, modified_at, modified_by, modified_by_user_id ",
+    "FROM registry_tokens WHERE contract_number = $1 AND registry_id = $2 ",
+    "AND (created_at, id) >= ($3, $4) ORDER BY created_at, id LIMIT $5 OFFSET $6"
 );
 
 async fn insert_token<'e, E>(executor: E, token: &RegistryTokenRecord) -> StoreResult<()>
@@ -185,12 +248,14 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     let sql = format!(
-        "INSERT INTO registry_tokens (id, registry_id, name, password_digest, status, expires_at, scopes, {AUDIT_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        "INSERT INTO registry_tokens (id, contract_number, registry_id, name, password_digest, status, \
+         expires_at, scopes, {AUDIT_COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     );
     let a = &token.audit;
     sqlx::query(&sql)
         .bind(&token.id)
+        .bind(i64::from(token.contract_number))
         .bind(&token.registry_id)
         .bind(&token.name)
         .bind(&token.password_digest)
@@ -229,7 +294,8 @@ async fn for_login(
             concat!(
                 "SELECT t.id, t.name, t.password_digest, t.status, t.expires_at, t.scopes, ",
                 "r.api_subnet_allow_list ",
-                "FROM registry_tokens t JOIN registries r ON r.id = t.registry_id ",
+                "FROM registry_tokens t JOIN registries r ",
+                "ON r.contract_number = t.contract_number AND r.id = t.registry_id ",
                 "WHERE r.name = $1 AND ",
                 $column,
                 " = $2"
@@ -268,12 +334,14 @@ async fn for_login(
 /// Reads the columns in `COLUMNS` order (the fast case of the SQLite read path).
 pub(super) fn token_from_row(row: &impl Columns) -> StoreResult<RegistryTokenRecord> {
     let id = row.get("id")?;
+    let contract: i64 = row.get("contract_number")?;
     let registry_id = row.get("registry_id")?;
     let name = row.get("name")?;
     let password_digest = row.get("password_digest")?;
     let settings = settings_from_row(row)?;
     Ok(RegistryTokenRecord {
         id,
+        contract_number: contract as i32,
         registry_id,
         name,
         password_digest,

@@ -32,13 +32,7 @@ impl From<rusqlite::Error> for StoreError {
 impl SqliteReads {
     /// A read path for the file of an `sqlite:` URL; `None` for in-memory databases.
     pub fn for_url(url: &str) -> Option<SqliteReads> {
-        let rest = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))?;
-        let path = rest.split('?').next().unwrap_or_default();
-        if path.is_empty() || path.contains(":memory:") {
-            return None;
-        }
+        let path = super::sqlite_file::path_of(url)?;
         Some(SqliteReads {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
@@ -75,9 +69,13 @@ impl SqliteReads {
         self.with(|connection| {
             let mut statement = connection.prepare_cached(sql)?;
             let mut rows = statement.query(params)?;
-            rows.next()?
+            let found = rows
+                .next()?
                 .map(|row| map(&SqliteRow::new(row)))
-                .transpose()
+                .transpose();
+            drop(rows);
+            count_steps(&statement);
+            found
         })
     }
 
@@ -100,6 +98,8 @@ impl SqliteReads {
                 }
                 index += 1;
             }
+            drop(rows);
+            count_steps(&statement);
             Ok(out)
         })
     }
@@ -114,3 +114,20 @@ impl SqliteReads {
         self.every_nth(sql, params, 1, map)
     }
 }
+
+#[cfg(test)]
+thread_local! {
+    /// SQLite virtual-machine steps of the queries this thread ran: what
+    /// unit tests read to show that a query did bounded work.
+    pub(super) static VM_STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts the steps `statement` took into [`VM_STEPS`] (tests only).
+#[cfg(test)]
+fn count_steps(statement: &rusqlite::Statement<'_>) {
+    let steps = statement.reset_status(rusqlite::StatementStatus::VmStep);
+    VM_STEPS.with(|total| total.set(total.get() + steps.max(0) as u64));
+}
+
+#[cfg(not(test))]
+fn count_steps(_: &rusqlite::Statement<'_>) {}

@@ -1,72 +1,10 @@
 //! What was acknowledged survives `kill -9`: the real binary, killed and restarted.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{OWNER_CONTRACT, OWNER_EMAIL, OWNER_PASSWORD, token_id};
-
-/// A `tollgate serve` process on a fixed store.
-struct Served {
-    child: Child,
-    base: String,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-async fn serve(database_url: &str) -> Served {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--database",
-            database_url,
-        ])
-        .env("TOLLGATE_ADMIN_EMAIL", OWNER_EMAIL)
-        .env("TOLLGATE_ADMIN_PASSWORD", OWNER_PASSWORD)
-        .env("TOLLGATE_ADMIN_CONTRACT", OWNER_CONTRACT.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("tollgate starts");
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(response) = client.get(format!("{base}/healthz")).send().await
-            && response.status() == StatusCode::OK
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "tollgate did not become healthy");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Served { child, base }
-}
-
-impl Served {
-    /// SIGKILL: no chance to flush anything.
-    fn kill_hard(mut self) {
-        self.child.kill().expect("kill -9");
-        self.child.wait().expect("reaped");
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::support::process::Served;
+use crate::support::{OWNER_EMAIL, OWNER_PASSWORD, token_id};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn acknowledged_generation_and_deletion_survive_kill_9() {
@@ -74,7 +12,7 @@ async fn acknowledged_generation_and_deletion_survive_kill_9() {
     let database_url = format!("sqlite://{}", dir.path().join("tollgate.db").display());
     let client = reqwest::Client::new();
 
-    let first = serve(&database_url).await;
+    let first = Served::start(&database_url).await;
     let generate = |base: String| {
         let client = client.clone();
         async move {
@@ -105,7 +43,7 @@ async fn acknowledged_generation_and_deletion_survive_kill_9() {
     assert_eq!(response.status(), StatusCode::OK);
     first.kill_hard();
 
-    let second = serve(&database_url).await;
+    let second = Served::start(&database_url).await;
     let response = client
         .get(format!("{}/auth/v1/tokens", second.base))
         .bearer_auth(&kept)

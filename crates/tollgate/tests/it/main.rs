@@ -2,6 +2,7 @@
 //! test, spoken to over HTTP. One test binary keeps link time low.
 
 mod admin_cli;
+mod attacks;
 mod auth_api;
 mod auth_errors;
 mod conformance;
@@ -12,3 +13,4 @@ mod registry_e2e;
 mod registry_token;
 mod registry_tokens;
 mod support;
+mod wire_format;

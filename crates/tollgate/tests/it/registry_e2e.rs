@@ -372,6 +372,40 @@ async fn a_real_registry_enforces_registry_tokens() {
         "deleted token",
     );
 
+    // The registry's apiSubnetAllowList: 0.0.0.0/0 denies all traffic (as
+    // the API document defines it); an entry for this host lets it in.
+    let allow = |list: Value| {
+        let registry = registry_a.clone();
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .patch(app.url(&format!("{CR}/registries/{registry}")))
+                .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+                .json(&json!({"apiSubnetAllowList": list}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+    };
+    allow(json!(["0.0.0.0/0"])).await;
+    refused(
+        login(&alpha, "full", &full_password, &authfile).await,
+        BAD_LOGIN,
+        "allow list 0.0.0.0/0 denies all traffic",
+    );
+    refused(
+        pull(&alpha, "team/app", &full, &pulled).await,
+        BAD_LOGIN,
+        "no pull past a deny-all allow list",
+    );
+    allow(json!(["0.0.0.0/0", "127.0.0.1"])).await;
+    login(&alpha, "full", &full_password, &authfile)
+        .await
+        .expect("an allow list entry for this host");
+    allow(json!([])).await;
+
     // Expired: accepted before its expiry date, refused after it. Tollgate's
     // clock is moved past the date (last, as later JWTs would be in the future).
     let expiry = app.date_in(120);

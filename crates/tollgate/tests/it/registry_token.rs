@@ -529,7 +529,6 @@ async fn bad_requests_get_a_docker_error_and_no_token() {
     let cases: Vec<Vec<(&str, &str)>> = vec![
         vec![],
         vec![("scope", "repository:app:pull")],
-        vec![("service", "nosuch.cr.example.test")],
         vec![("service", "example.org")],
         vec![("service", &service), ("scope", "repository:app")],
         vec![("service", &service), ("scope", "repository:App:pull")],

@@ -74,7 +74,7 @@ async fn the_password_is_shown_once_and_stored_only_as_a_digest() {
 
     let record = app
         .store
-        .find_registry_token(&registry, id)
+        .find_registry_token(OWNER_CONTRACT, &registry, id)
         .await
         .unwrap()
         .unwrap();
@@ -300,7 +300,7 @@ async fn deleting_a_registry_deletes_its_tokens() {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let token = app
         .store
-        .find_registry_token(&registry, created["id"].as_str().unwrap())
+        .find_registry_token(OWNER_CONTRACT, &registry, created["id"].as_str().unwrap())
         .await
         .unwrap();
     assert!(token.is_none(), "no orphaned token row");
@@ -321,6 +321,7 @@ async fn deep_pages_stay_exact_across_marks_and_after_changes() {
     let tokens: Vec<RegistryTokenRecord> = (0..2600)
         .map(|i| RegistryTokenRecord {
             id: uuid::Uuid::now_v7().to_string(),
+            contract_number: OWNER_CONTRACT,
             registry_id: registry.clone(),
             name: format!("bulk-{i}"),
             password_digest: "00".repeat(32),

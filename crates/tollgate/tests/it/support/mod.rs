@@ -1,5 +1,7 @@
 //! Starting the service for a test, and the helpers every test shares.
 
+pub mod process;
+
 use std::sync::Arc;
 
 use base64::Engine;
@@ -10,6 +12,7 @@ use tempfile::TempDir;
 use tollgate_server::clock::{Clock, ManualClock};
 use tollgate_server::config::DEFAULT_ISSUER;
 use tollgate_server::identity::{self, AccountSpec, BootstrapAdmin, Role};
+use tollgate_server::passwords::PasswordCheck;
 use tollgate_server::store::Store;
 use tollgate_server::{Application, Config};
 
@@ -25,6 +28,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub store: Store,
+    /// The service's bounded argon2id check, to count computations.
+    pub passwords: Arc<PasswordCheck>,
     pub database_url: String,
     _dir: Arc<TempDir>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
@@ -58,6 +63,7 @@ impl TestApp {
             locations: vec!["de/fra".into(), "de/txl".into()],
             registry_issuer: REGISTRY_ISSUER.into(),
             registry_token_ttl: 300,
+            registry_name_quarantine_days: 30,
             bootstrap: BootstrapAdmin {
                 email: Some(OWNER_EMAIL.into()),
                 password: Some(OWNER_PASSWORD.into()),
@@ -70,6 +76,7 @@ impl TestApp {
             .expect("service starts");
         let base = format!("http://{}", app.address());
         let store = app.store().clone();
+        let passwords = app.passwords();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until(async {
             let _ = rx.await;
@@ -79,6 +86,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             clock,
             store,
+            passwords,
             database_url,
             _dir: dir,
             _shutdown: tx,

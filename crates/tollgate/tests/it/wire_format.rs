@@ -1,0 +1,241 @@
+//! What the official Container Registry document says of bodies and
+//! answers, where a schema fuzzer found Tollgate off: audit fields without a
+//! value, structs read from arrays, `null` in non-nullable fields, and the
+//! allow list's deny-all entry.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::registries::{CR, create_registry};
+use crate::registry_token::create_token;
+use crate::support::*;
+
+fn pull_all() -> Value {
+    json!([{"type": "repository", "name": "*", "actions": ["pull"]}])
+}
+
+async fn send(app: &TestApp, method: Method, path: &str, body: &str) -> reqwest::Response {
+    app.client
+        .request(method, app.url(path))
+        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_fields_without_a_value_are_left_out() {
+    let app = TestApp::spawn().await;
+    let registry = create_registry(&app, "fresh-audit").await;
+    let (token, _) = create_token(&app, &registry, "ci", pull_all()).await;
+    let registry_path = format!("{CR}/registries/{registry}");
+    let token_path = format!("{registry_path}/tokens/{token}");
+    for path in [&registry_path, &token_path] {
+        let body = app.owner_json(path).await;
+        let metadata = body["metadata"].as_object().unwrap();
+        for absent in ["lastModifiedBy", "lastModifiedByUserId", "lastModifiedDate"] {
+            assert!(!metadata.contains_key(absent), "{path}: {absent} in {body}");
+        }
+        assert!(metadata["createdBy"].is_string());
+    }
+    let listed = app.owner_json(&format!("{CR}/registries")).await;
+    assert!(
+        !listed["items"][0]["metadata"]
+            .as_object()
+            .unwrap()
+            .contains_key("lastModifiedBy")
+    );
+    let storage = &app.owner_json(&registry_path).await["properties"]["storageUsage"];
+    assert_eq!(
+        storage,
+        &json!({"bytes": 0}),
+        "no updatedAt while nothing was measured"
+    );
+
+    // After a change, every lastModified* field is a string.
+    send(
+        &app,
+        Method::PATCH,
+        &token_path,
+        r#"{"status": "disabled"}"#,
+    )
+    .await;
+    let body = app.owner_json(&token_path).await;
+    for present in ["lastModifiedBy", "lastModifiedByUserId", "lastModifiedDate"] {
+        assert!(body["metadata"][present].is_string(), "{present} in {body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_struct_in_a_body_must_be_a_json_object() {
+    let app = TestApp::spawn().await;
+    let registry = create_registry(&app, "objects-only").await;
+    let (token, _) = create_token(&app, &registry, "ci", pull_all()).await;
+    let registry_path = format!("{CR}/registries/{registry}");
+    let tokens_path = format!("{registry_path}/tokens");
+    let token_path = format!("{tokens_path}/{token}");
+    let cases = [
+        (
+            Method::PATCH,
+            registry_path.as_str(),
+            "[null, null]",
+            "JSON object",
+        ),
+        (Method::PATCH, token_path.as_str(), "[]", "JSON object"),
+        (
+            Method::POST,
+            "/containerregistries/registries",
+            r#"{"properties": ["array-made", "de/fra"]}"#,
+            "properties",
+        ),
+        (
+            Method::PATCH,
+            registry_path.as_str(),
+            r#"{"garbageCollectionSchedule": [["Monday"], "01:00:00"]}"#,
+            "garbageCollectionSchedule",
+        ),
+        (
+            Method::POST,
+            tokens_path.as_str(),
+            r#"{"properties": {"name": "arrays", "scopes": [["repository", "*", ["pull"]]]}}"#,
+            "properties.scopes[0]",
+        ),
+    ];
+    for (method, path, body, named) in cases {
+        let response = send(&app, method.clone(), path, body).await;
+        let message = expect_error(response, StatusCode::BAD_REQUEST).await;
+        assert!(message.contains(named), "{method} {path} {body}: {message}");
+    }
+    // Nothing was written by the refused bodies.
+    let stored = app.owner_json(&registry_path).await;
+    assert!(
+        !stored["metadata"]
+            .as_object()
+            .unwrap()
+            .contains_key("lastModifiedBy")
+    );
+    let listed = app.owner_json(&tokens_path).await;
+    assert_eq!(listed["total"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn null_is_refused_where_the_document_does_not_allow_it() {
+    let app = TestApp::spawn().await;
+    let registry = create_registry(&app, "no-nulls").await;
+    let (token, _) = create_token(&app, &registry, "ci", pull_all()).await;
+    let registry_path = format!("{CR}/registries/{registry}");
+    let tokens_path = format!("{registry_path}/tokens");
+    let token_path = format!("{tokens_path}/{token}");
+    let cases = [
+        (
+            Method::POST,
+            tokens_path.as_str(),
+            r#"{"properties": {"name": "nulled", "status": null}}"#,
+            "properties.status",
+        ),
+        (
+            Method::PATCH,
+            token_path.as_str(),
+            r#"{"status": null}"#,
+            "status",
+        ),
+        (
+            Method::PATCH,
+            registry_path.as_str(),
+            r#"{"apiSubnetAllowList": null}"#,
+            "apiSubnetAllowList",
+        ),
+        (
+            Method::PATCH,
+            registry_path.as_str(),
+            r#"{"garbageCollectionSchedule": null}"#,
+            "garbageCollectionSchedule",
+        ),
+        (
+            Method::PATCH,
+            registry_path.as_str(),
+            r#"{"features": {"vulnerabilityScanning": null}}"#,
+            "features.vulnerabilityScanning",
+        ),
+        (
+            Method::POST,
+            "/containerregistries/registries",
+            r#"{"properties": {"name": "nulled", "location": "de/fra", "features": null}}"#,
+            "properties.features",
+        ),
+        (
+            Method::POST,
+            tokens_path.as_str(),
+            r#"{"properties": null}"#,
+            "properties",
+        ),
+    ];
+    for (method, path, body, named) in cases {
+        let response = send(&app, method.clone(), path, body).await;
+        let message = expect_error(response, StatusCode::BAD_REQUEST).await;
+        assert!(message.contains(named), "{method} {path} {body}: {message}");
+    }
+
+    // The nullable fields take null: no expiry, no scopes.
+    let response = send(
+        &app,
+        Method::POST,
+        &tokens_path,
+        r#"{"properties": {"name": "nullable", "expiryDate": null, "scopes": null}}"#,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["properties"]["expiryDate"], Value::Null);
+    assert_eq!(created["properties"]["scopes"], json!([]));
+    // In a PATCH, null clears them.
+    let response = send(
+        &app,
+        Method::PATCH,
+        &token_path,
+        r#"{"expiryDate": null, "scopes": null}"#,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let patched: Value = response.json().await.unwrap();
+    assert_eq!(patched["properties"]["scopes"], json!([]));
+    assert_eq!(patched["properties"]["status"], "enabled");
+}
+
+async fn login_status(app: &TestApp, service: &str, password: &str) -> StatusCode {
+    app.get("/registry/token")
+        .basic_auth("ci", Some(password))
+        .query(&[("service", service)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_allow_list_entry_of_0_0_0_0_slash_0_denies_all_traffic() {
+    let app = TestApp::spawn().await;
+    let registry = create_registry(&app, "deny-all").await;
+    let (_, password) = create_token(&app, &registry, "ci", pull_all()).await;
+    let service = format!("deny-all.{REGISTRY_DOMAIN}");
+    let path = format!("{CR}/registries/{registry}");
+    for (list, expected) in [
+        (json!(["0.0.0.0/0"]), StatusCode::UNAUTHORIZED),
+        (json!(["::/0"]), StatusCode::UNAUTHORIZED),
+        (json!(["0.0.0.0/0", "127.0.0.1"]), StatusCode::OK),
+        (json!(["127.0.0.0/8"]), StatusCode::OK),
+        (json!(["127.0.0.2"]), StatusCode::UNAUTHORIZED),
+        (json!([]), StatusCode::OK),
+    ] {
+        let body = json!({"apiSubnetAllowList": list}).to_string();
+        let response = send(&app, Method::PATCH, &path, &body).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            login_status(&app, &service, &password).await,
+            expected,
+            "allow list {list}"
+        );
+    }
+}
