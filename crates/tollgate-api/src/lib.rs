@@ -5,9 +5,11 @@
 //! [`auth::Ttl`] or [`registry_rules::TokenName`] that exists is valid). It does no
 //! I/O, so the server and any client can share it.
 
+pub mod account;
 pub mod auth;
 pub mod error;
 pub mod parse;
 pub mod registry;
 pub mod registry_rules;
+pub mod repository;
 pub mod strict;

@@ -1,19 +1,72 @@
 //! The rules of the Container Registry API, as types that parse untrusted
-//! input: names, scopes, statuses, schedules, subnets, dates, page bounds.
+//! input: ids, names, statuses, schedules, subnets, dates, page bounds.
+//! (Repository names and token scopes are in [`crate::repository`].)
 //!
 //! A value of one of these types is valid by construction; every refusal is a
 //! [`ParseError`] whose message names the field and says what is allowed.
 
 use std::fmt;
 use std::net::IpAddr;
-use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::parse::{ParseError, truncate};
-use crate::registry::Scope;
+
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses a path parameter: a UUID in its canonical hyphenated
+            /// form (any case), answered in lower case.
+            pub fn parse(field: &str, raw: &str) -> Result<Self, ParseError> {
+                canonical_uuid(raw).map(Self).ok_or_else(|| {
+                    ParseError::new(format!(
+                        "{field} {:?} is not a UUID such as 046b6c7f-0b8a-43b9-b35d-6489e6daee91",
+                        truncate(raw)
+                    ))
+                })
+            }
+
+            /// A new id: a UUIDv7, so ids sort in creation order.
+            pub fn generate() -> Self {
+                Self(uuid::Uuid::now_v7().to_string())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// A registry's id, unique within its contract.
+    RegistryId
+);
+
+uuid_id!(
+    /// A registry token's id, unique within its registry.
+    TokenId
+);
+
+/// `raw` in lower case if it is a UUID in the 8-4-4-4-12 hyphenated form.
+fn canonical_uuid(raw: &str) -> Option<String> {
+    let hyphenated = raw.len() == 36 && raw.bytes().filter(|b| *b == b'-').count() == 4;
+    uuid::Uuid::parse_str(raw)
+        .ok()
+        .filter(|_| hyphenated)
+        .map(|u| u.to_string())
+}
 
 /// A registry name: `^[a-z][-a-z0-9]{1,61}[a-z0-9]$`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -68,126 +121,6 @@ impl TokenName {
     }
 }
 
-/// What a registry token may do in a repository.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Pull,
-    Push,
-    Delete,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Pull => "pull",
-            Action::Push => "push",
-            Action::Delete => "delete",
-        }
-    }
-}
-
-impl FromStr for Action {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "pull" => Ok(Action::Pull),
-            "push" => Ok(Action::Push),
-            "delete" => Ok(Action::Delete),
-            _ => Err(()),
-        }
-    }
-}
-
-/// A validated scope: a repository name or `*` pattern, and a non-empty set
-/// of actions in canonical order (pull, push, delete).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ScopeRule {
-    pub name: String,
-    pub actions: Vec<Action>,
-}
-
-impl ScopeRule {
-    /// Parses `scopes[index]` of a request.
-    pub fn parse(field: &str, scope: &Scope) -> Result<Self, ParseError> {
-        if scope.type_ != "repository" {
-            return Err(ParseError::new(format!(
-                "{field}.type must be \"repository\", got {:?}",
-                truncate(&scope.type_)
-            )));
-        }
-        validate_repository_pattern(&format!("{field}.name"), &scope.name)?;
-        if scope.actions.is_empty() {
-            return Err(ParseError::new(format!(
-                "{field}.actions must name at least one of pull, push, delete"
-            )));
-        }
-        let mut actions = Vec::with_capacity(3);
-        for action in &scope.actions {
-            let parsed: Action = action.parse().map_err(|()| {
-                ParseError::new(format!(
-                    "{field}.actions contains {:?}: allowed actions are pull, push and delete",
-                    truncate(action)
-                ))
-            })?;
-            actions.push(parsed);
-        }
-        actions.sort_unstable();
-        actions.dedup();
-        Ok(Self {
-            name: scope.name.clone(),
-            actions,
-        })
-    }
-
-    /// The wire form.
-    pub fn to_wire(&self) -> Scope {
-        Scope {
-            type_: "repository".to_owned(),
-            name: self.name.clone(),
-            actions: self.actions.iter().map(|a| a.as_str().to_owned()).collect(),
-        }
-    }
-}
-
-/// Parses a request's scope list (`null` or absent means none).
-pub fn parse_scopes(field: &str, scopes: Option<&[Scope]>) -> Result<Vec<ScopeRule>, ParseError> {
-    const MAX_SCOPES: usize = 100;
-    let scopes = scopes.unwrap_or_default();
-    if scopes.len() > MAX_SCOPES {
-        return Err(ParseError::new(format!(
-            "{field} may hold at most {MAX_SCOPES} scopes"
-        )));
-    }
-    scopes
-        .iter()
-        .enumerate()
-        .map(|(i, s)| ScopeRule::parse(&format!("{field}[{i}]"), s))
-        .collect()
-}
-
-/// A repository name (`team/app`) or a pattern where `*` stands for any run
-/// of characters, `/` included (`*`, `team/*`).
-fn validate_repository_pattern(field: &str, name: &str) -> Result<(), ParseError> {
-    let ok = !name.is_empty()
-        && name.len() <= 255
-        && name
-            .bytes()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-/*".contains(&c))
-        && !name.starts_with('/')
-        && !name.ends_with('/')
-        && !name.contains("//");
-    if ok {
-        Ok(())
-    } else {
-        Err(ParseError::new(format!(
-            "{field} {:?} is not a repository name or pattern: use a-z, 0-9, '.', '_', '-', '/' between path components, and '*' as a wildcard",
-            truncate(name)
-        )))
-    }
-}
-
 /// A token's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenStatus {
@@ -230,11 +163,31 @@ pub const DAYS: [&str; 7] = [
 /// a UTC time of day rendered `HH:MM:SS+00:00`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GcSchedule {
-    pub days: Vec<String>,
-    pub time: String,
+    days: Vec<String>,
+    time: String,
+}
+
+impl Default for GcSchedule {
+    /// No day, at midnight UTC: what a registry created without a schedule has.
+    fn default() -> Self {
+        Self {
+            days: Vec::new(),
+            time: "00:00:00+00:00".to_owned(),
+        }
+    }
 }
 
 impl GcSchedule {
+    /// The days, in week order, spelled as the API spells them.
+    pub fn days(&self) -> &[String] {
+        &self.days
+    }
+
+    /// The time of day, `HH:MM:SS+00:00`.
+    pub fn time(&self) -> &str {
+        &self.time
+    }
+
     pub fn parse(field: &str, days: &[String], time: &str) -> Result<Self, ParseError> {
         let mut indices = Vec::with_capacity(days.len());
         for day in days {
@@ -283,14 +236,17 @@ fn parse_time_of_day(field: &str, s: &str) -> Result<String, ParseError> {
 /// As the API document says, `0.0.0.0/0` denies all traffic rather than
 /// allowing it: a network with prefix length 0 (`0.0.0.0/0`, `::/0`)
 /// contains no address, so a list made only of it admits no client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subnet {
+    /// As given (trimmed), which is how it is shown again.
+    text: String,
     network: IpAddr,
     prefix: u8,
 }
 
 impl Subnet {
     pub fn parse(field: &str, s: &str) -> Result<Self, ParseError> {
+        let s = s.trim();
         let bad = || {
             ParseError::new(format!(
                 "{field} {:?} is not an IPv4/IPv6 address or CIDR (e.g. 192.0.2.0/24, 2001:db8::/32)",
@@ -310,7 +266,16 @@ impl Subnet {
             }
             Some(_) => return Err(bad()),
         };
-        Ok(Self { network, prefix })
+        Ok(Self {
+            text: s.to_owned(),
+            network,
+            prefix,
+        })
+    }
+
+    /// The entry as it was given.
+    pub fn as_str(&self) -> &str {
+        &self.text
     }
 
     /// Whether `address` lies in this subnet; never for a `/0` network,
@@ -352,8 +317,8 @@ fn prefix_match(net: &[u8], ip: &[u8], prefix: u8) -> bool {
 /// The most entries `apiSubnetAllowList` may hold.
 pub const MAX_ALLOW_LIST: usize = 25;
 
-/// Validates an allow list; answers it trimmed, as given.
-pub fn parse_allow_list(field: &str, entries: &[String]) -> Result<Vec<String>, ParseError> {
+/// Parses an allow list, entry by entry.
+pub fn parse_allow_list(field: &str, entries: &[String]) -> Result<Vec<Subnet>, ParseError> {
     if entries.len() > MAX_ALLOW_LIST {
         return Err(ParseError::new(format!(
             "{field} may hold at most {MAX_ALLOW_LIST} entries, got {}",
@@ -363,11 +328,14 @@ pub fn parse_allow_list(field: &str, entries: &[String]) -> Result<Vec<String>, 
     entries
         .iter()
         .enumerate()
-        .map(|(i, e)| {
-            let e = e.trim();
-            Subnet::parse(&format!("{field}[{i}]"), e).map(|_| e.to_owned())
-        })
+        .map(|(i, e)| Subnet::parse(&format!("{field}[{i}]"), e))
         .collect()
+}
+
+/// Whether `client` may use a registry with this allow list: an empty list
+/// allows every address, otherwise one entry must contain it.
+pub fn allows(allow_list: &[Subnet], client: IpAddr) -> bool {
+    allow_list.is_empty() || allow_list.iter().any(|subnet| subnet.contains(client))
 }
 
 /// Parses an RFC 3339 date-time into Unix seconds (fractions dropped).
@@ -425,6 +393,12 @@ impl fmt::Display for RegistryName {
     }
 }
 
+impl fmt::Display for TokenName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,33 +439,6 @@ mod tests {
         }
     }
 
-    fn scope(type_: &str, name: &str, actions: &[&str]) -> Scope {
-        Scope {
-            type_: type_.into(),
-            name: name.into(),
-            actions: actions.iter().map(|a| a.to_string()).collect(),
-        }
-    }
-
-    #[test]
-    fn scopes_need_repository_type_known_actions_and_a_sane_name() {
-        let rule = ScopeRule::parse(
-            "s",
-            &scope("repository", "team/*", &["push", "pull", "push"]),
-        )
-        .unwrap();
-        assert_eq!(rule.actions, [Action::Pull, Action::Push]);
-        assert!(ScopeRule::parse("s", &scope("registry", "*", &["pull"])).is_err());
-        assert!(ScopeRule::parse("s", &scope("repository", "*", &[])).is_err());
-        assert!(ScopeRule::parse("s", &scope("repository", "*", &["admin"])).is_err());
-        for bad in ["", "/a", "a/", "a//b", "A", "a b"] {
-            assert!(
-                ScopeRule::parse("s", &scope("repository", bad, &["pull"])).is_err(),
-                "{bad}"
-            );
-        }
-    }
-
     #[test]
     fn schedules_normalise_days_and_time() {
         let s = GcSchedule::parse(
@@ -500,10 +447,10 @@ mod tests {
             "04:17:00",
         )
         .unwrap();
-        assert_eq!(s.days, ["Monday", "Sunday"]);
-        assert_eq!(s.time, "04:17:00+00:00");
+        assert_eq!(s.days(), ["Monday", "Sunday"]);
+        assert_eq!(s.time(), "04:17:00+00:00");
         assert_eq!(
-            GcSchedule::parse("g", &[], "01:23:00Z").unwrap().time,
+            GcSchedule::parse("g", &[], "01:23:00Z").unwrap().time(),
             "01:23:00+00:00"
         );
         assert!(GcSchedule::parse("g", &["monday".into()], "01:00:00").is_err());
@@ -549,9 +496,27 @@ mod tests {
         ] {
             assert!(Subnet::parse("a", bad).is_err(), "{bad}");
         }
+        assert_eq!(
+            Subnet::parse("a", " 10.0.0.1 ").unwrap().as_str(),
+            "10.0.0.1"
+        );
         let many: Vec<String> = (0..26).map(|i| format!("10.0.0.{i}")).collect();
         assert!(parse_allow_list("a", &many).is_err());
         assert!(parse_allow_list("a", &many[..25]).is_ok());
+    }
+
+    #[test]
+    fn ids_are_canonical_uuids() {
+        let id = RegistryId::parse("id", "046B6C7F-0B8A-43B9-B35D-6489E6DAEE91").unwrap();
+        assert_eq!(id.as_str(), "046b6c7f-0b8a-43b9-b35d-6489e6daee91");
+        for bad in [
+            "x",
+            "046b6c7f0b8a43b9b35d6489e6daee91",
+            "046b6c7f-0b8a-43b9-b35d-6489e6daee9",
+        ] {
+            assert!(TokenId::parse("id", bad).is_err(), "{bad}");
+        }
+        assert_ne!(TokenId::generate(), TokenId::generate());
     }
 
     #[test]

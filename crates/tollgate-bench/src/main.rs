@@ -187,7 +187,7 @@ async fn main() -> anyhow::Result<()> {
     let get_token = format!("/auth/v1/tokens/{token_id}");
     let registry_login =
         "/registry/token?service=bench.cr.localhost&scope=repository:team/app:pull".to_owned();
-    let list = |size: u64| list_tokens(&seeded.list_registry, size, basic.clone());
+    let list = |size: u64| list_tokens(seeded.list_registry.as_str(), size, basic.clone());
 
     bench
         .scenario(
@@ -240,7 +240,7 @@ async fn main() -> anyhow::Result<()> {
         .scenario(
             "6 POST /registries/{id}/tokens",
             201,
-            create_tokens(&seeded.write_registry, basic.clone()),
+            create_tokens(seeded.write_registry.as_str(), basic.clone()),
         )
         .await?;
 

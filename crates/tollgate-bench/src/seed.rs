@@ -1,12 +1,17 @@
 //! Seeding the store directly (no HTTP), in large transactions.
 
-use tollgate_api::registry_rules::{Action, ScopeRule};
-use tollgate_server::identity::{self, AccountSpec, Role};
+use std::sync::Arc;
+
+use tollgate_api::account::{AuthTokenId, Role, UserId};
+use tollgate_api::auth::ContractNumber;
+use tollgate_api::registry_rules::{RegistryId, RegistryName, TokenId, TokenName, TokenStatus};
+use tollgate_api::repository::{Action, RepositoryPattern, ScopeRule};
+use tollgate_server::auth::accounts::{AccountSpec, Accounts};
+use tollgate_server::clock::SystemClock;
 use tollgate_server::keys::AUTH_KEYS;
 use tollgate_server::secrets;
 use tollgate_server::store::{
-    Audit, AuthTokenRecord, Change, RegistryRecord, RegistrySettings, RegistryTokenRecord, Store,
-    TokenSettings,
+    AuthTokenRecord, Change, RegistryRecord, RegistryTokenRecord, Stamps, Store, TokenSettings,
 };
 
 pub const OWNER_EMAIL: &str = "bench@example.com";
@@ -19,17 +24,21 @@ const BATCH: usize = 10_000;
 
 /// What the scenarios need to know about the seeded store.
 pub struct Seeded {
-    pub user_id: String,
-    pub list_registry: String,
-    pub write_registry: String,
+    pub user_id: UserId,
+    pub list_registry: RegistryId,
+    pub write_registry: RegistryId,
     pub reader_password: String,
 }
 
-fn change(user_id: &str, now: i64) -> Change {
+fn contract() -> ContractNumber {
+    ContractNumber::new(CONTRACT).expect("a positive contract number")
+}
+
+fn change(user_id: &UserId, now: i64) -> Change {
     Change {
         at: now,
         by: OWNER_EMAIL.into(),
-        by_user_id: user_id.into(),
+        by_user_id: user_id.to_string(),
     }
 }
 
@@ -42,24 +51,21 @@ pub async fn base(store: &Store, now: i64) -> anyhow::Result<Seeded> {
         role: Role::Owner,
         privileges: vec![],
     };
-    let user_id = identity::create_account(store, &spec, now).await?;
+    let user_id = Accounts::new(store.clone(), Arc::new(SystemClock))
+        .create(&spec)
+        .await?;
     let mut ids = Vec::new();
     for name in [LIST_REGISTRY, WRITE_REGISTRY] {
-        let id = uuid_v7();
+        let id = RegistryId::generate();
         store
             .insert_registry(
                 &RegistryRecord {
                     id: id.clone(),
-                    contract_number: CONTRACT,
-                    name: name.into(),
+                    contract: contract(),
+                    name: RegistryName::parse("name", name)?,
                     location: "de/fra".into(),
-                    settings: RegistrySettings {
-                        gc_days: vec![],
-                        gc_time: "00:00:00+00:00".into(),
-                        vulnerability_scanning: false,
-                        api_subnet_allow_list: vec![],
-                    },
-                    audit: Audit::created(&change(&user_id, now)),
+                    settings: Default::default(),
+                    stamps: Stamps::created(&change(&user_id, now)),
                 },
                 now,
             )
@@ -76,40 +82,38 @@ pub async fn base(store: &Store, now: i64) -> anyhow::Result<Seeded> {
             now,
         ))
         .await?;
+    let [list_registry, write_registry] = <[RegistryId; 2]>::try_from(ids)
+        .map_err(|_| anyhow::anyhow!("two registries were seeded"))?;
     Ok(Seeded {
         user_id,
-        write_registry: ids.pop().unwrap_or_default(),
-        list_registry: ids.pop().unwrap_or_default(),
+        list_registry,
+        write_registry,
         reader_password,
     })
 }
 
-fn uuid_v7() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
 fn token(
-    registry_id: &str,
+    registry_id: &RegistryId,
     name: &str,
     digest: &str,
-    user_id: &str,
+    user_id: &UserId,
     now: i64,
 ) -> RegistryTokenRecord {
+    let everything = RepositoryPattern::parse("name", "*").expect("a valid pattern");
     RegistryTokenRecord {
-        id: uuid_v7(),
-        contract_number: CONTRACT,
-        registry_id: registry_id.into(),
-        name: name.into(),
+        id: TokenId::generate(),
+        contract: contract(),
+        registry_id: registry_id.clone(),
+        name: TokenName::parse("name", name).expect("a valid token name"),
         password_digest: digest.into(),
         settings: TokenSettings {
-            status: "enabled".into(),
+            status: TokenStatus::Enabled,
             expires_at: None,
-            scopes: vec![ScopeRule {
-                name: "*".into(),
-                actions: vec![Action::Pull],
-            }],
+            scopes: ScopeRule::new(everything, [Action::Pull])
+                .into_iter()
+                .collect(),
         },
-        audit: Audit::created(&change(user_id, now)),
+        stamps: Stamps::created(&change(user_id, now)),
     }
 }
 
@@ -160,9 +164,9 @@ pub async fn auth_tokens(
         let n = (count - done).min(BATCH as u64);
         let batch: Vec<AuthTokenRecord> = (0..n)
             .map(|_| AuthTokenRecord {
-                id: uuid_v7(),
+                id: AuthTokenId::from(uuid::Uuid::now_v7().to_string()),
                 user_id: seeded.user_id.clone(),
-                contract_number: CONTRACT,
+                contract: contract(),
                 signing_key_id: key.id.clone(),
                 created_at: now,
                 expires_at: now + 31_536_000,

@@ -3,7 +3,7 @@
 //! The binary fills a [`Config`] from flags and environment variables; tests
 //! build one directly. Defaults live here so both agree.
 
-use crate::identity::BootstrapAdmin;
+use crate::auth::accounts::BootstrapAdmin;
 
 /// Where to listen when nothing is said.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";

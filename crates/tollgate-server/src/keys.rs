@@ -13,7 +13,7 @@
 //! other nodes are picked up without a restart.
 
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -33,6 +33,7 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 use x509_cert::time::{Time, Validity};
 
+use crate::clock::Clock;
 use crate::store::{SigningKeyRecord, Store};
 
 /// The purpose of the keys that sign Auth API tokens.
@@ -41,8 +42,8 @@ pub const AUTH_KEYS: &str = "auth";
 /// The purpose of the keys that sign registry tokens (with a published next key).
 pub const REGISTRY_KEYS: &str = "registry";
 
-/// How often a node may reload keys because of an unknown signature.
-const RELOAD_INTERVAL: Duration = Duration::from_secs(5);
+/// How often a node may reload keys because of an unknown signature (seconds).
+const RELOAD_INTERVAL: i64 = 5;
 
 /// How long the self-signed certificate of a key is valid.
 const CERTIFICATE_YEARS: u64 = 20;
@@ -237,7 +238,9 @@ pub struct KeyRing {
     store: Store,
     purpose: &'static str,
     keys: RwLock<Arc<Vec<Arc<Key>>>>,
-    last_reload: Mutex<Instant>,
+    clock: Arc<dyn Clock>,
+    /// When the keys were last read, by `clock`.
+    last_reload: Mutex<i64>,
 }
 
 impl KeyRing {
@@ -247,8 +250,9 @@ impl KeyRing {
         store: &Store,
         purpose: &'static str,
         with_next: bool,
-        now: i64,
+        clock: Arc<dyn Clock>,
     ) -> anyhow::Result<KeyRing> {
+        let now = clock.now();
         let records = store.signing_keys(purpose).await?;
         if !records
             .iter()
@@ -268,7 +272,8 @@ impl KeyRing {
             store: store.clone(),
             purpose,
             keys: RwLock::new(Arc::new(keys)),
-            last_reload: Mutex::new(Instant::now()),
+            clock,
+            last_reload: Mutex::new(now),
         })
     }
 
@@ -338,10 +343,11 @@ impl KeyRing {
         let Ok(mut last) = self.last_reload.lock() else {
             return false;
         };
-        if last.elapsed() < RELOAD_INTERVAL {
+        let now = self.clock.now();
+        if now - *last < RELOAD_INTERVAL {
             return false;
         }
-        *last = Instant::now();
+        *last = now;
         true
     }
 

@@ -4,31 +4,28 @@
 //! way, through [`Application::build`], so tests exercise the real router,
 //! store and keys on a real socket.
 //!
-//! Modules, each with one job:
-//! - [`config`]: the settings one service instance runs with;
+//! Modules, by domain:
+//! - [`auth`]: accounts, access tokens, passwords, and the one
+//!   authentication gate every credential passes through;
+//! - [`registry`]: registries and registry tokens as services, and the
+//!   registry token service's logins, grants and JWTs;
+//! - [`http`]: the surfaces (the IONOS APIs, the Docker token service,
+//!   operations), each a thin layer over the services;
 //! - [`store`]: the persistence port (SQLite or PostgreSQL);
-//! - [`identity`]: accounts, roles, the first owner;
-//! - [`passwords`]: argon2id hashing, the bounded Basic password check;
 //! - [`keys`] and [`jwt`]: ES256 signing keys, JWKS, compact JWS;
-//! - [`access_tokens`]: what an Auth API token is and when it is accepted;
-//! - [`registry_access`]: registry token logins and scope grants;
-//! - [`registry_jwt`]: the registry JWTs (access, reused briefly; refresh);
-//! - [`secrets`]: generated secrets (registry token passwords) and digests;
-//! - [`cache`]: bounded expiring caches for costly, re-checked results;
-//! - [`clock`]: injected time;
-//! - [`http`]: the router, the caller extractor, the API handlers.
+//! - [`health`]: whether the service can do its work;
+//! - [`secrets`], [`cache`], [`clock`], [`config`]: generated secrets and
+//!   digests, bounded expiring caches, injected time, settings.
 
-pub mod access_tokens;
+pub mod auth;
 pub mod cache;
 pub mod clock;
 pub mod config;
+pub mod health;
 pub mod http;
-pub mod identity;
 pub mod jwt;
 pub mod keys;
-pub mod passwords;
-pub mod registry_access;
-pub mod registry_jwt;
+pub mod registry;
 pub mod secrets;
 pub mod store;
 
@@ -38,19 +35,27 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
-use crate::access_tokens::AccessTokens;
+use crate::auth::access_tokens::AccessTokens;
+use crate::auth::accounts::{Accounts, CreatedAdmin};
+use crate::auth::gate::Authenticator;
+use crate::auth::passwords::PasswordCheck;
+use crate::auth::tokens::AuthTokens;
 use crate::clock::Clock;
 pub use crate::config::Config;
+use crate::health::Health;
 use crate::http::AppState;
-use crate::identity::CreatedAdmin;
 use crate::keys::{AUTH_KEYS, KeyRing, REGISTRY_KEYS};
-use crate::registry_jwt::RegistryTokenIssuer;
+use crate::registry::jwt::RegistryTokenIssuer;
+use crate::registry::login::RegistryLogins;
+use crate::registry::{Registries, RegistryTokens};
 use crate::store::Store;
 
 /// A service instance, bound to its address and ready to serve.
 pub struct Application {
     listener: TcpListener,
     state: Arc<AppState>,
+    store: Store,
+    passwords: Arc<PasswordCheck>,
     created_admin: Option<CreatedAdmin>,
 }
 
@@ -58,16 +63,21 @@ impl Application {
     /// Opens the store (migrating it), creates the first owner account on an
     /// empty store, loads the signing keys, and binds the listening socket.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
-        let store = Store::connect(&config.database_url).await?;
-        let created_admin =
-            identity::bootstrap_owner(&store, &config.bootstrap, clock.now()).await?;
-        let keys = KeyRing::load_or_create(&store, AUTH_KEYS, false, clock.now()).await?;
-        let registry_keys =
-            KeyRing::load_or_create(&store, REGISTRY_KEYS, true, clock.now()).await?;
         anyhow::ensure!(
             (10..=3600).contains(&config.registry_token_ttl),
             "the registry token lifetime must be between 10 and 3600 seconds"
         );
+        anyhow::ensure!(
+            !config.locations.is_empty(),
+            "at least one registry location is needed"
+        );
+        let store = Store::connect(&config.database_url).await?;
+        let created_admin = Accounts::new(store.clone(), clock.clone())
+            .bootstrap_owner(&config.bootstrap)
+            .await?;
+        let auth_keys = KeyRing::load_or_create(&store, AUTH_KEYS, false, clock.clone()).await?;
+        let registry_keys =
+            KeyRing::load_or_create(&store, REGISTRY_KEYS, true, clock.clone()).await?;
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
@@ -78,29 +88,48 @@ impl Application {
             .unwrap_or_else(|| format!("http://{address}"))
             .trim_end_matches('/')
             .to_owned();
-        let tokens = AccessTokens::new(keys, config.issuer.clone());
-        anyhow::ensure!(
-            !config.locations.is_empty(),
-            "at least one registry location is needed"
+        let registry_domain = config.registry_domain.trim_matches('.').to_owned();
+        let access_tokens = Arc::new(AccessTokens::new(
+            auth_keys,
+            config.issuer.clone(),
+            clock.clone(),
+        ));
+        let registry_jwt = Arc::new(RegistryTokenIssuer::new(
+            registry_keys,
+            config.registry_issuer.clone(),
+            config.registry_token_ttl,
+            clock.clone(),
+        ));
+        let passwords = Arc::new(PasswordCheck::new(clock.clone()));
+        let gate = Authenticator::new(
+            store.clone(),
+            clock.clone(),
+            passwords.clone(),
+            access_tokens.clone(),
+            RegistryLogins::new(store.clone(), registry_domain.clone(), registry_jwt.clone()),
         );
         let state = Arc::new(AppState {
-            store,
-            tokens,
+            gate,
+            auth_tokens: AuthTokens::new(store.clone(), clock.clone(), access_tokens.clone()),
+            registries: Registries::new(
+                store.clone(),
+                clock.clone(),
+                config.locations.clone(),
+                i64::from(config.registry_name_quarantine_days) * 86_400,
+            ),
+            registry_tokens: RegistryTokens::new(store.clone(), clock.clone()),
+            registry_jwt,
+            access_tokens,
+            health: Health::new(store.clone()),
             clock,
             public_url,
-            registry_domain: config.registry_domain.trim_matches('.').to_owned(),
-            locations: config.locations.clone(),
-            passwords: Arc::default(),
-            name_quarantine_seconds: i64::from(config.registry_name_quarantine_days) * 86_400,
-            registry_tokens: RegistryTokenIssuer::new(
-                registry_keys,
-                config.registry_issuer.clone(),
-                config.registry_token_ttl,
-            ),
+            registry_domain,
         });
         Ok(Application {
             listener,
             state,
+            store,
+            passwords,
             created_admin,
         })
     }
@@ -117,14 +146,20 @@ impl Application {
         &self.state.public_url
     }
 
+    /// The store, for tests and tools that prepare or inspect it.
     pub fn store(&self) -> &Store {
-        &self.state.store
+        &self.store
     }
 
     /// The bounded argon2id password check, to read how many computations
     /// run at once.
-    pub fn passwords(&self) -> Arc<passwords::PasswordCheck> {
-        self.state.passwords.clone()
+    pub fn passwords(&self) -> Arc<PasswordCheck> {
+        self.passwords.clone()
+    }
+
+    /// The shared state, whose gate counts every login by kind.
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone()
     }
 
     /// The owner account this start created, if the store was empty.
@@ -160,7 +195,7 @@ async fn reload_keys_periodically(state: Arc<AppState>) {
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        for ring in [state.tokens.keys(), &state.registry_tokens.keys] {
+        for ring in [state.access_tokens.keys(), &state.registry_jwt.keys] {
             if let Err(e) = ring.reload().await {
                 tracing::warn!("cannot reload signing keys: {e}");
             }

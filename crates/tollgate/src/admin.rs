@@ -1,16 +1,18 @@
-//! `tollgate admin ...`: account administration straight on the store.
+//! `tollgate admin ...`: accounts and signing keys, administered on the
+//! store directly through the same services the HTTP surfaces use.
 //!
 //! These commands open the database themselves, so they work whether or not
 //! `serve` runs (SQLite in WAL mode and PostgreSQL both allow it).
 
 use std::io::BufRead;
+use std::sync::Arc;
 
 use clap::Subcommand;
+use tollgate_api::account::Role;
+use tollgate_server::auth::accounts::{self, AccountSpec, Accounts};
 use tollgate_server::clock::{Clock, SystemClock};
 use tollgate_server::config::DEFAULT_DATABASE_URL;
-use tollgate_server::identity::{self, AccountSpec, Role};
 use tollgate_server::keys::{self, AUTH_KEYS, REGISTRY_KEYS};
-use tollgate_server::passwords;
 use tollgate_server::store::Store;
 
 #[derive(Subcommand)]
@@ -142,6 +144,12 @@ async fn run_keys(command: KeysCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The accounts of the store at `database`.
+async fn accounts(store: &StoreArgs) -> anyhow::Result<Accounts> {
+    let store = Store::connect(&store.database).await?;
+    Ok(Accounts::new(store, Arc::new(SystemClock)))
+}
+
 async fn run_user(command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::Create {
@@ -152,7 +160,7 @@ async fn run_user(command: UserCommand) -> anyhow::Result<()> {
             privileges,
             password_stdin,
         } => {
-            let store = Store::connect(&store.database).await?;
+            let accounts = accounts(&store).await?;
             let (password, generated) = obtain_password(password_stdin)?;
             let spec = AccountSpec {
                 email,
@@ -161,66 +169,58 @@ async fn run_user(command: UserCommand) -> anyhow::Result<()> {
                 role,
                 privileges,
             };
-            let id = identity::create_account(&store, &spec, SystemClock.now()).await?;
+            let id = accounts.create(&spec).await?;
             println!(
                 "created user {id} ({})",
-                identity::normalise_email(&spec.email)
+                tollgate_api::account::Email::normalise(&spec.email)
             );
             if generated {
                 println!("password: {}   (shown only this once)", spec.password);
             }
         }
         UserCommand::List { store } => {
-            let store = Store::connect(&store.database).await?;
+            let accounts = accounts(&store).await?;
             println!(
                 "{:<36}  {:<32}  contracts (role, privileges)",
                 "id", "e-mail"
             );
-            for user in store.list_users().await? {
-                let memberships = store.memberships_of(&user.id).await?;
-                let described: Vec<String> = memberships
+            for account in accounts.list().await? {
+                let described: Vec<String> = account
+                    .memberships
                     .iter()
                     .map(|m| {
+                        let privileges: Vec<&str> =
+                            m.privileges.iter().map(|p| p.as_str()).collect();
                         format!(
                             "{} ({}{}{})",
-                            m.contract_number,
+                            m.contract,
                             m.role,
-                            sep(&m.privileges),
-                            m.privileges.join(" ")
+                            sep(&privileges),
+                            privileges.join(" ")
                         )
                     })
                     .collect();
                 println!(
                     "{:<36}  {:<32}  {}",
-                    user.id,
-                    user.email,
+                    account.user.id,
+                    account.user.email,
                     described.join(", ")
                 );
             }
         }
         UserCommand::Delete { store, email } => {
-            let store = Store::connect(&store.database).await?;
-            let email = identity::normalise_email(&email);
-            anyhow::ensure!(
-                store.delete_user(&email).await?,
-                "no account with e-mail {email}"
-            );
-            println!("deleted {email} with its memberships and tokens");
+            let deleted = accounts(&store).await?.delete(&email).await?;
+            println!("deleted {deleted} with its memberships and tokens");
         }
         UserCommand::SetPassword {
             store,
             email,
             password_stdin,
         } => {
-            let store = Store::connect(&store.database).await?;
-            let email = identity::normalise_email(&email);
+            let accounts = accounts(&store).await?;
             let (password, generated) = obtain_password(password_stdin)?;
-            let hash = passwords::hash_password(&password)?;
-            anyhow::ensure!(
-                store.set_password_hash(&email, &hash).await?,
-                "no account with e-mail {email}"
-            );
-            println!("password of {email} changed");
+            let changed = accounts.set_password(&email, &password).await?;
+            println!("password of {changed} changed");
             if generated {
                 println!("password: {password}   (shown only this once)");
             }
@@ -229,14 +229,14 @@ async fn run_user(command: UserCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn sep(privileges: &[String]) -> &'static str {
+fn sep(privileges: &[&str]) -> &'static str {
     if privileges.is_empty() { "" } else { ", " }
 }
 
 /// One line of standard input, or a generated secret; says which.
 fn obtain_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
     if !from_stdin {
-        return Ok((identity::generate_secret(), true));
+        return Ok((accounts::generate_secret(), true));
     }
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;

@@ -1,68 +1,68 @@
-//! The HTTP surface: shared state, the router, and the layers around it.
+//! The HTTP surfaces, each with its own routes and its own error rendering:
 //!
-//! Data flows one way: request -> [`caller::Caller`] extractor (who, which
-//! contract) -> handler (parses input into domain types) -> store -> wire
-//! type -> JSON. Handlers stay thin; rules live in plain modules.
+//! - [`ionos`]: the Auth API v1 (`/auth/v1`) and the Container Registry API
+//!   (`/containerregistries`); every error carries the IONOS error body;
+//! - [`docker`]: the registry token service (`/registry/token`,
+//!   `/registry/certs.pem`); errors in Docker's format;
+//! - [`ops`]: health and published keys, for operators and verifiers.
+//!
+//! Shared by all: one log line per request ([`request_log`]), Basic
+//! credentials ([`basic`]) and query strings ([`query`]). Data flows one
+//! way: request -> credential -> [`crate::auth::gate`] -> handler (parses
+//! input into domain types) -> service -> wire type -> JSON. No handler
+//! touches the store.
 
-mod auth_api;
-mod caller;
-pub mod error;
-mod json;
-mod meta;
-mod middleware;
+mod basic;
+pub mod docker;
+pub mod ionos;
+mod ops;
 mod query;
-mod registries;
-mod registry_token;
-mod registry_tokens;
+mod request_log;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
-use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::access_tokens::AccessTokens;
+use crate::auth::access_tokens::AccessTokens;
+use crate::auth::gate::Authenticator;
+use crate::auth::tokens::AuthTokens;
 use crate::clock::Clock;
-use crate::passwords::PasswordCheck;
-use crate::registry_jwt::RegistryTokenIssuer;
-use crate::store::Store;
+use crate::health::Health;
+use crate::registry::jwt::RegistryTokenIssuer;
+use crate::registry::{Registries, RegistryTokens};
 
 /// Request bodies larger than this are refused with 413.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
-/// What every handler shares.
+/// What every handler shares: the services, and how answers are addressed.
 pub struct AppState {
-    pub store: Store,
-    pub tokens: AccessTokens,
+    /// Every credential goes through it.
+    pub gate: Authenticator,
+    pub auth_tokens: AuthTokens,
+    pub registries: Registries,
+    pub registry_tokens: RegistryTokens,
+    /// Signs the JWTs registries accept.
+    pub registry_jwt: Arc<RegistryTokenIssuer>,
+    /// The Auth API's keys, published as a JWKS.
+    pub access_tokens: Arc<AccessTokens>,
+    pub health: Health,
+    /// What answers date things by.
     pub clock: Arc<dyn Clock>,
     /// The base of every `href`, without a trailing slash.
     pub public_url: String,
     /// Registries get the hostname `<name>.<registry_domain>`.
     pub registry_domain: String,
-    /// The location ids a registry may be created in.
-    pub locations: Vec<String>,
-    /// Checks Basic passwords, remembering correct ones briefly.
-    pub passwords: Arc<PasswordCheck>,
-    /// How long a deleted registry's name stays reserved for its contract.
-    pub name_quarantine_seconds: i64,
-    /// Signs the JWTs registries accept.
-    pub registry_tokens: RegistryTokenIssuer,
 }
 
 /// The complete application router.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/healthz", get(meta::health))
-        .route("/.well-known/jwks.json", get(meta::jwks))
-        .merge(auth_api::routes())
-        .merge(registries::routes())
-        .merge(registry_tokens::routes())
-        .merge(registry_token::routes())
-        .fallback(meta::unknown_route)
-        .method_not_allowed_fallback(meta::method_not_allowed)
+        .merge(ionos::surface(ops::routes()))
+        .merge(ionos::surface(ionos::routes()))
+        .merge(docker::routes())
+        .fallback(ionos::unknown_route)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(CatchPanicLayer::custom(middleware::panic_to_500))
-        .layer(axum::middleware::from_fn(middleware::log_and_complete))
+        .layer(axum::middleware::from_fn(request_log::log_request))
 }

@@ -5,7 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use percent_encoding::percent_decode_str;
 
-use super::error::ApiError;
+use super::ionos::error::ApiError;
 
 /// The decoded `name=value` pairs of the query string, in order.
 #[derive(Debug, Default)]
@@ -49,6 +49,8 @@ impl QueryParams {
     }
 }
 
+/// As the IONOS surfaces extract it: a query string that does not decode is
+/// a 400 with the IONOS body (the token service reads its own, see `docker`).
 impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     type Rejection = ApiError;
 

@@ -3,17 +3,19 @@
 //! A token is valid exactly while its row exists and has not expired, so
 //! revocation takes effect on the next request on every node.
 
-use super::columns::Columns;
+use tollgate_api::account::{AuthTokenId, Email, UserId};
+use tollgate_api::auth::ContractNumber;
 
-use super::users::membership_from_row;
+use super::columns::{Columns, contract, parsed};
+use super::query::{FromRow, Param, bind};
 use super::{Membership, Store, StoreResult};
 
 /// One issued token; `id` is the JWT's `kid` and `jti`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthTokenRecord {
-    pub id: String,
-    pub user_id: String,
-    pub contract_number: i32,
+    pub id: AuthTokenId,
+    pub user_id: UserId,
+    pub contract: ContractNumber,
     pub signing_key_id: String,
     pub created_at: i64,
     pub expires_at: i64,
@@ -23,23 +25,30 @@ pub struct AuthTokenRecord {
 #[derive(Debug, Clone)]
 pub struct BearerLookup {
     pub token: AuthTokenRecord,
-    pub email: String,
+    pub email: Email,
     pub membership: Membership,
 }
 
-const TOKEN_COLUMNS: &str =
-    "t.id, t.user_id, t.contract_number, t.signing_key_id, t.created_at, t.expires_at";
+macro_rules! token_columns {
+    () => {
+        "t.id, t.user_id, t.contract_number, t.signing_key_id, t.created_at, t.expires_at"
+    };
+}
 
 impl Store {
     pub async fn insert_auth_token(&self, token: &AuthTokenRecord) -> StoreResult<()> {
-        insert_token(self.pool(), token).await
+        self.execute(INSERT_SQL, &insert_params(token)).await?;
+        Ok(())
     }
 
     /// Imports many tokens in one transaction (bulk loads, benchmarks).
     pub async fn insert_auth_tokens(&self, tokens: &[AuthTokenRecord]) -> StoreResult<()> {
         let mut tx = self.pool().begin().await?;
         for token in tokens {
-            insert_token(&mut *tx, token).await?;
+            let params = insert_params(token);
+            bind(sqlx::query(INSERT_SQL), &params)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -47,155 +56,146 @@ impl Store {
 
     /// The token with its owner's current membership, if the token still exists.
     pub async fn bearer_lookup(&self, token_id: &str) -> StoreResult<Option<BearerLookup>> {
-        const SQL: &str = "SELECT t.id, t.user_id, t.contract_number, t.signing_key_id, t.created_at, \
-             t.expires_at, m.contract_number, m.role, m.privileges, u.email \
-             FROM auth_tokens t \
-             JOIN memberships m ON m.user_id = t.user_id AND m.contract_number = t.contract_number \
-             JOIN users u ON u.id = t.user_id \
-             WHERE t.id = $1";
-        fn lookup(r: &impl Columns) -> StoreResult<BearerLookup> {
-            let token = token_from_row(r)?;
-            let membership = membership_from_row(r)?;
-            Ok(BearerLookup {
-                token,
-                membership,
-                email: r.get("email")?,
-            })
-        }
-        if let Some(reads) = self.reads() {
-            return reads.optional(SQL, [token_id], |r| lookup(r));
-        }
-        let row = sqlx::query(SQL)
-            .bind(token_id)
-            .fetch_optional(self.pool())
-            .await?;
-        row.as_ref().map(lookup).transpose()
+        const SQL: &str = concat!(
+            "SELECT ",
+            token_columns!(),
+            ", m.contract_number, m.role, m.privileges, u.email FROM auth_tokens t ",
+            "JOIN memberships m ON m.user_id = t.user_id AND m.contract_number = t.contract_number ",
+            "JOIN users u ON u.id = t.user_id WHERE t.id = $1"
+        );
+        self.read_optional(SQL, &[Param::str(token_id)]).await
     }
 
     /// The tokens of one user in one contract, oldest first.
     pub async fn list_auth_tokens(
         &self,
-        user_id: &str,
-        contract: i32,
+        user_id: &UserId,
+        contract: ContractNumber,
     ) -> StoreResult<Vec<AuthTokenRecord>> {
-        let sql = format!(
-            "SELECT {TOKEN_COLUMNS} FROM auth_tokens t \
-             WHERE t.user_id = $1 AND t.contract_number = $2 ORDER BY t.created_at, t.id"
+        const SQL: &str = concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM auth_tokens t WHERE t.user_id = $1 AND t.contract_number = $2 ",
+            "ORDER BY t.created_at, t.id"
         );
-        if let Some(reads) = self.reads() {
-            let params = rusqlite::params![user_id, i64::from(contract)];
-            return reads.all(&sql, params, |r| token_from_row(r));
-        }
-        let rows = sqlx::query(&sql)
-            .bind(user_id)
-            .bind(i64::from(contract))
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(token_from_row).collect()
+        let params = [Param::str(user_id.as_str()), Param::contract(contract)];
+        self.read_all(SQL, &params).await
     }
 
     /// One token of one user in one contract; a token of anyone else is `None`.
     pub async fn find_auth_token(
         &self,
-        user_id: &str,
-        contract: i32,
-        token_id: &str,
+        user_id: &UserId,
+        contract: ContractNumber,
+        token_id: &AuthTokenId,
     ) -> StoreResult<Option<AuthTokenRecord>> {
-        let sql = format!(
-            "SELECT {TOKEN_COLUMNS} FROM auth_tokens t \
-             WHERE t.id = $1 AND t.user_id = $2 AND t.contract_number = $3"
+        const SQL: &str = concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM auth_tokens t WHERE t.id = $1 AND t.user_id = $2 AND t.contract_number = $3"
         );
-        if let Some(reads) = self.reads() {
-            let params = rusqlite::params![token_id, user_id, i64::from(contract)];
-            return reads.optional(&sql, params, |r| token_from_row(r));
-        }
-        let row = sqlx::query(&sql)
-            .bind(token_id)
-            .bind(user_id)
-            .bind(i64::from(contract))
-            .fetch_optional(self.pool())
-            .await?;
-        row.as_ref().map(token_from_row).transpose()
+        let params = [
+            Param::str(token_id.as_str()),
+            Param::str(user_id.as_str()),
+            Param::contract(contract),
+        ];
+        self.read_optional(SQL, &params).await
     }
 
     /// Deletes one token of one user in one contract; false if there was none.
     pub async fn delete_auth_token(
         &self,
-        user_id: &str,
-        contract: i32,
-        token_id: &str,
+        user_id: &UserId,
+        contract: ContractNumber,
+        token_id: &AuthTokenId,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "DELETE FROM auth_tokens WHERE id = $1 AND user_id = $2 AND contract_number = $3",
-        )
-        .bind(token_id)
-        .bind(user_id)
-        .bind(i64::from(contract))
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let params = [
+            Param::str(token_id.as_str()),
+            Param::str(user_id.as_str()),
+            Param::contract(contract),
+        ];
+        let deleted = self
+            .execute(
+                "DELETE FROM auth_tokens WHERE id = $1 AND user_id = $2 AND contract_number = $3",
+                &params,
+            )
+            .await?;
+        Ok(deleted == 1)
     }
 
     /// Deletes all tokens of one user in one contract; answers how many.
-    pub async fn delete_all_auth_tokens(&self, user_id: &str, contract: i32) -> StoreResult<u64> {
-        let done =
-            sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1 AND contract_number = $2")
-                .bind(user_id)
-                .bind(i64::from(contract))
-                .execute(self.pool())
-                .await?;
-        Ok(done.rows_affected())
+    pub async fn delete_all_auth_tokens(
+        &self,
+        user_id: &UserId,
+        contract: ContractNumber,
+    ) -> StoreResult<u64> {
+        let params = [Param::str(user_id.as_str()), Param::contract(contract)];
+        self.execute(
+            "DELETE FROM auth_tokens WHERE user_id = $1 AND contract_number = $2",
+            &params,
+        )
+        .await
     }
 
     /// Deletes the tokens of one user in one contract that expired at or before `now`.
     pub async fn delete_expired_auth_tokens(
         &self,
-        user_id: &str,
-        contract: i32,
+        user_id: &UserId,
+        contract: ContractNumber,
         now: i64,
     ) -> StoreResult<u64> {
-        let done = sqlx::query(
+        let params = [
+            Param::str(user_id.as_str()),
+            Param::contract(contract),
+            Param::int(now),
+        ];
+        self.execute(
             "DELETE FROM auth_tokens WHERE user_id = $1 AND contract_number = $2 AND expires_at <= $3",
+            &params,
         )
-        .bind(user_id)
-        .bind(i64::from(contract))
-        .bind(now)
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected())
+        .await
     }
 }
 
-async fn insert_token<'e, E>(executor: E, token: &AuthTokenRecord) -> StoreResult<()>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    sqlx::query(
-        "INSERT INTO auth_tokens (id, user_id, contract_number, signing_key_id, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&token.id)
-    .bind(&token.user_id)
-    .bind(i64::from(token.contract_number))
-    .bind(&token.signing_key_id)
-    .bind(token.created_at)
-    .bind(token.expires_at)
-    .execute(executor)
-    .await?;
-    Ok(())
+const INSERT_SQL: &str = "INSERT INTO auth_tokens (id, user_id, contract_number, signing_key_id, \
+     created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+
+fn insert_params(token: &AuthTokenRecord) -> [Param<'_>; 6] {
+    [
+        Param::str(token.id.as_str()),
+        Param::str(token.user_id.as_str()),
+        Param::contract(token.contract),
+        Param::str(&token.signing_key_id),
+        Param::int(token.created_at),
+        Param::int(token.expires_at),
+    ]
 }
 
-/// Reads the columns in `TOKEN_COLUMNS` order (the fast case of the SQLite read path).
-fn token_from_row(row: &impl Columns) -> StoreResult<AuthTokenRecord> {
-    let id = row.get("id")?;
-    let user_id = row.get("user_id")?;
-    let contract: i64 = row.get("contract_number")?;
-    Ok(AuthTokenRecord {
-        id,
-        user_id,
-        contract_number: contract as i32,
-        signing_key_id: row.get("signing_key_id")?,
-        created_at: row.get("created_at")?,
-        expires_at: row.get("expires_at")?,
-    })
+/// Reads the columns in `token_columns!()` order (the fast case of the SQLite read path).
+impl FromRow for AuthTokenRecord {
+    fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        let id: String = row.get("id")?;
+        let user_id: String = row.get("user_id")?;
+        Ok(AuthTokenRecord {
+            id: AuthTokenId::from(id),
+            user_id: UserId::from(user_id),
+            contract: contract(row, "contract_number")?,
+            signing_key_id: row.get("signing_key_id")?,
+            created_at: row.get("created_at")?,
+            expires_at: row.get("expires_at")?,
+        })
+    }
+}
+
+impl FromRow for BearerLookup {
+    fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        let token = AuthTokenRecord::from_row(row)?;
+        let membership = Membership::from_row(row)?;
+        let email: String = row.get("email")?;
+        Ok(BearerLookup {
+            token,
+            membership,
+            email: parsed("email", Email::parse(&email))?,
+        })
+    }
 }

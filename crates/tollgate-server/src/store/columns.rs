@@ -1,11 +1,13 @@
 //! Reading columns by name from either driver's rows, so each record is
 //! mapped by one function whichever path (sqlx or the SQLite read path) ran
-//! the query; and writing only some columns of a row ([`Assignments`]).
+//! the query, into the domain's types.
 
 use std::cell::Cell;
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
+
+use tollgate_api::auth::ContractNumber;
 
 use super::{StoreError, StoreResult};
 
@@ -72,66 +74,27 @@ impl Columns for SqliteRow<'_> {
     }
 }
 
-/// One value of an [`Assignments`] list.
-enum Value {
-    Text(String),
-    Int(Option<i64>),
+/// A column's value turned into a domain type; a value the store should
+/// never hold (a corrupt or hand-edited row) is an error naming the column.
+pub(super) fn parsed<T, E: std::fmt::Display>(
+    column: &str,
+    result: Result<T, E>,
+) -> StoreResult<T> {
+    result.map_err(|e| {
+        StoreError::Backend(format!("column {column} holds an invalid value: {e}").into())
+    })
 }
 
-/// The `column = $n` assignments of an `UPDATE` that writes only some
-/// columns, with their values, bound in the order they were added (so a
-/// column and its value cannot drift apart).
-#[derive(Default)]
-pub(super) struct Assignments {
-    columns: Vec<&'static str>,
-    values: Vec<Value>,
+/// A contract number column.
+pub(super) fn contract(row: &impl Columns, column: &str) -> StoreResult<ContractNumber> {
+    contract_number(column, row.get(column)?)
 }
 
-impl Assignments {
-    pub(super) fn text(&mut self, column: &'static str, value: String) {
-        self.columns.push(column);
-        self.values.push(Value::Text(value));
-    }
-
-    pub(super) fn int(&mut self, column: &'static str, value: Option<i64>) {
-        self.columns.push(column);
-        self.values.push(Value::Int(value));
-    }
-
-    /// The `modified_*` audit columns of `change`.
-    pub(super) fn change(&mut self, change: &super::Change) {
-        self.int("modified_at", Some(change.at));
-        self.text("modified_by", change.by.clone());
-        self.text("modified_by_user_id", change.by_user_id.clone());
-    }
-
-    /// How many placeholders the assignments use (`$1` to `$count`).
-    pub(super) fn count(&self) -> usize {
-        self.columns.len()
-    }
-
-    /// `a = $1, b = $2, ...`
-    pub(super) fn clause(&self) -> String {
-        let assignments: Vec<String> = self
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(i, column)| format!("{column} = ${}", i + 1))
-            .collect();
-        assignments.join(", ")
-    }
-
-    /// Binds the values to `$1` .. `$count` of `query`.
-    pub(super) fn bind<'q>(
-        self,
-        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        for value in self.values {
-            query = match value {
-                Value::Text(text) => query.bind(text),
-                Value::Int(int) => query.bind(int),
-            };
-        }
-        query
-    }
+/// A contract number read from `column`.
+pub(super) fn contract_number(column: &str, value: i64) -> StoreResult<ContractNumber> {
+    let number = i32::try_from(value).map_err(|e| e.to_string());
+    parsed(
+        column,
+        number.and_then(|n| ContractNumber::new(n).map_err(|e| e.to_string())),
+    )
 }

@@ -3,8 +3,8 @@
 //! (published, not signing) until activated, *current* while it is the most
 //! recently activated, and *retired* (verifying only) after a rotation.
 
-use sqlx::Row;
-
+use super::columns::Columns;
+use super::query::{FromRow, Param};
 use super::{Store, StoreResult};
 
 /// A private key as stored: PKCS#8 PEM. The table is as sensitive as a key file.
@@ -18,28 +18,28 @@ pub struct SigningKeyRecord {
     pub retired_at: Option<i64>,
 }
 
+impl FromRow for SigningKeyRecord {
+    fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        Ok(SigningKeyRecord {
+            id: row.get("id")?,
+            purpose: row.get("purpose")?,
+            private_key_pem: row.get("private_key_pem")?,
+            created_at: row.get("created_at")?,
+            activated_at: row.get("activated_at")?,
+            retired_at: row.get("retired_at")?,
+        })
+    }
+}
+
 impl Store {
     /// The keys of one purpose, oldest first.
     pub async fn signing_keys(&self, purpose: &str) -> StoreResult<Vec<SigningKeyRecord>> {
-        let rows = sqlx::query(
+        self.read_all(
             "SELECT id, purpose, private_key_pem, created_at, activated_at, retired_at \
              FROM signing_keys WHERE purpose = $1 ORDER BY created_at, id",
+            &[Param::str(purpose)],
         )
-        .bind(purpose)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SigningKeyRecord {
-                    id: r.try_get("id")?,
-                    purpose: r.try_get("purpose")?,
-                    private_key_pem: r.try_get("private_key_pem")?,
-                    created_at: r.try_get("created_at")?,
-                    activated_at: r.try_get("activated_at")?,
-                    retired_at: r.try_get("retired_at")?,
-                })
-            })
-            .collect()
+        .await
     }
 
     /// Stores a new key; an id already present is left as it is.

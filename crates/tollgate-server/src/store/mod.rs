@@ -10,6 +10,7 @@ mod auth_tokens;
 mod columns;
 mod keys;
 mod migrations;
+mod query;
 mod registries;
 mod registry_tokens;
 mod sqlite_file;
@@ -27,11 +28,11 @@ pub use auth_tokens::{AuthTokenRecord, BearerLookup};
 pub use keys::SigningKeyRecord;
 pub use registries::{RegistryPage, RegistryPatch, RegistryRecord, RegistrySettings};
 pub use registry_tokens::{LoginToken, RegistryTokenRecord, TokenPatch, TokenSettings};
-pub use users::{Membership, NewUser, UserRecord};
+pub use users::{Account, Membership, NewUser, UserRecord};
 
-/// Who created and last changed a row, and when (Unix seconds).
+/// When a row was created and last changed, and by whom (Unix seconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Audit {
+pub struct Stamps {
     pub created_at: i64,
     pub created_by: String,
     pub created_by_user_id: String,
@@ -40,7 +41,9 @@ pub struct Audit {
     pub modified_by_user_id: Option<String>,
 }
 
-/// One change: who made it and when.
+/// One change: who made it and when. Every write of a registry or a token
+/// takes the change it records, so the place where a change is written is
+/// the place where it can be recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub at: i64,
@@ -48,8 +51,8 @@ pub struct Change {
     pub by_user_id: String,
 }
 
-impl Audit {
-    /// The audit of a row created by `change`.
+impl Stamps {
+    /// The stamps of a row created by `change`.
     pub fn created(change: &Change) -> Self {
         Self {
             created_at: change.at,
@@ -59,13 +62,6 @@ impl Audit {
             modified_by: None,
             modified_by_user_id: None,
         }
-    }
-
-    /// Notes `change` as the latest modification.
-    pub fn record(&mut self, change: Change) {
-        self.modified_at = Some(change.at);
-        self.modified_by = Some(change.by);
-        self.modified_by_user_id = Some(change.by_user_id);
     }
 
     fn from_row(row: &impl columns::Columns) -> StoreResult<Self> {
@@ -78,11 +74,28 @@ impl Audit {
             modified_by_user_id: row.get("modified_by_user_id")?,
         })
     }
+
+    /// The stamp columns' values, in [`STAMP_COLUMNS`] order.
+    fn params(&self) -> [query::Param<'_>; 6] {
+        use query::Param;
+        [
+            Param::int(self.created_at),
+            Param::str(&self.created_by),
+            Param::str(&self.created_by_user_id),
+            Param::opt_int(self.modified_at),
+            Param::opt_str(self.modified_by.as_deref()),
+            Param::opt_str(self.modified_by_user_id.as_deref()),
+        ]
+    }
 }
 
-/// The audit columns, in the order the `INSERT`s below bind them.
-const AUDIT_COLUMNS: &str =
-    "created_at, created_by, created_by_user_id, modified_at, modified_by, modified_by_user_id";
+/// The stamp columns, in the order [`Stamps::params`] gives their values.
+macro_rules! stamp_columns {
+    () => {
+        "created_at, created_by, created_by_user_id, modified_at, modified_by, modified_by_user_id"
+    };
+}
+pub(crate) use stamp_columns;
 
 /// Failures of the store, in the terms callers act on.
 #[derive(Debug)]
@@ -130,7 +143,6 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
-    backend: Backend,
     /// The in-thread read path for hot lookups on an SQLite file.
     reads: Option<std::sync::Arc<sqlite_reads::SqliteReads>>,
     /// Keys of every 1024th token per registry, for deep pages.
@@ -174,7 +186,6 @@ impl Store {
             .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
         let mut store = Store {
             pool,
-            backend,
             reads: None,
             page_marks: Default::default(),
         };
@@ -183,10 +194,6 @@ impl Store {
             store.reads = sqlite_reads::SqliteReads::for_url(&url).map(std::sync::Arc::new);
         }
         Ok(store)
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     /// Answers whether the database accepts a trivial query.

@@ -6,28 +6,31 @@
 //! claimed in `registry_names`, which also holds a deleted registry's name
 //! for its former contract during the quarantine.
 
-use super::columns::{Assignments, Columns};
+use tollgate_api::auth::ContractNumber;
+use tollgate_api::registry_rules::{GcSchedule, RegistryId, RegistryName, Subnet};
 
-use super::{AUDIT_COLUMNS, Audit, Change, Store, StoreError, StoreResult};
+use super::columns::{Columns, contract, parsed};
+use super::query::{Assignments, Count, FromRow, Param, bind};
+use super::{Change, Stamps, Store, StoreError, StoreResult, stamp_columns};
 
 /// What a registry's owner may change after creation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegistrySettings {
-    pub gc_days: Vec<String>,
-    pub gc_time: String,
+    pub gc: GcSchedule,
     pub vulnerability_scanning: bool,
-    pub api_subnet_allow_list: Vec<String>,
+    /// `apiSubnetAllowList` (empty: any address).
+    pub allow_list: Vec<Subnet>,
 }
 
 /// A registry as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistryRecord {
-    pub id: String,
-    pub contract_number: i32,
-    pub name: String,
+    pub id: RegistryId,
+    pub contract: ContractNumber,
+    pub name: RegistryName,
     pub location: String,
     pub settings: RegistrySettings,
-    pub audit: Audit,
+    pub stamps: Stamps,
 }
 
 /// One page of a contract's registries, and where the next one starts.
@@ -38,17 +41,23 @@ pub struct RegistryPage {
     pub next_after: Option<(i64, String)>,
 }
 
-const COLUMNS: &str = "id, contract_number, name, location, gc_days, gc_time, vulnerability_scanning, \
-     api_subnet_allow_list, created_at, created_by, created_by_user_id, modified_at, modified_by, modified_by_user_id";
-
 /// A change to some of a registry's settings: `None` leaves a setting as
 /// it is, so concurrent changes of different settings never undo each other.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegistryPatch {
-    /// Garbage-collection days and time, changed together.
-    pub gc_schedule: Option<(Vec<String>, String)>,
+    pub gc: Option<GcSchedule>,
     pub vulnerability_scanning: Option<bool>,
-    pub api_subnet_allow_list: Option<Vec<String>>,
+    pub allow_list: Option<Vec<Subnet>>,
+}
+
+macro_rules! registry_columns {
+    () => {
+        concat!(
+            "id, contract_number, name, location, gc_days, gc_time, vulnerability_scanning, ",
+            "api_subnet_allow_list, ",
+            stamp_columns!()
+        )
+    };
 }
 
 impl Store {
@@ -58,45 +67,57 @@ impl Store {
     /// is an id the contract already uses.
     pub async fn insert_registry(&self, registry: &RegistryRecord, now: i64) -> StoreResult<()> {
         let mut tx = self.pool().begin().await?;
-        let claimed = sqlx::query(
-            "INSERT INTO registry_names (name, contract_number, released_at) VALUES ($1, $2, NULL) \
-             ON CONFLICT (name) DO UPDATE SET contract_number = excluded.contract_number, released_at = NULL \
-             WHERE registry_names.released_at IS NOT NULL \
-             AND (registry_names.contract_number = excluded.contract_number OR registry_names.released_at <= $3)",
+        let claim = [
+            Param::str(registry.name.as_str()),
+            Param::contract(registry.contract),
+            Param::int(now),
+        ];
+        let claimed = bind(
+            sqlx::query(
+                "INSERT INTO registry_names (name, contract_number, released_at) VALUES ($1, $2, NULL) \
+                 ON CONFLICT (name) DO UPDATE SET contract_number = excluded.contract_number, released_at = NULL \
+                 WHERE registry_names.released_at IS NOT NULL \
+                 AND (registry_names.contract_number = excluded.contract_number OR registry_names.released_at <= $3)",
+            ),
+            &claim,
         )
-        .bind(&registry.name)
-        .bind(i64::from(registry.contract_number))
-        .bind(now)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if claimed == 0 {
             return Err(StoreError::Conflict);
         }
-        let sql = format!(
-            "INSERT INTO registries (id, contract_number, name, location, gc_days, gc_time, \
-             vulnerability_scanning, api_subnet_allow_list, {AUDIT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        );
         let s = &registry.settings;
-        let a = &registry.audit;
-        sqlx::query(&sql)
-            .bind(&registry.id)
-            .bind(i64::from(registry.contract_number))
-            .bind(&registry.name)
-            .bind(&registry.location)
-            .bind(s.gc_days.join(","))
-            .bind(&s.gc_time)
-            .bind(i64::from(s.vulnerability_scanning))
-            .bind(to_json(&s.api_subnet_allow_list))
-            .bind(a.created_at)
-            .bind(&a.created_by)
-            .bind(&a.created_by_user_id)
-            .bind(a.modified_at)
-            .bind(a.modified_by.clone())
-            .bind(a.modified_by_user_id.clone())
-            .execute(&mut *tx)
-            .await?;
+        let [
+            created_at,
+            created_by,
+            created_by_user_id,
+            modified_at,
+            modified_by,
+            modified_by_user_id,
+        ] = registry.stamps.params();
+        let row = [
+            Param::str(registry.id.as_str()),
+            Param::contract(registry.contract),
+            Param::str(registry.name.as_str()),
+            Param::str(&registry.location),
+            Param::string(s.gc.days().join(",")),
+            Param::str(s.gc.time()),
+            Param::int(i64::from(s.vulnerability_scanning)),
+            Param::string(allow_list_json(&s.allow_list)),
+            created_at,
+            created_by,
+            created_by_user_id,
+            modified_at,
+            modified_by,
+            modified_by_user_id,
+        ];
+        const INSERT: &str = concat!(
+            "INSERT INTO registries (",
+            registry_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        );
+        bind(sqlx::query(INSERT), &row).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -104,174 +125,147 @@ impl Store {
     /// The contract's registry with this id.
     pub async fn find_registry(
         &self,
-        contract: i32,
-        id: &str,
+        contract: ContractNumber,
+        id: &RegistryId,
     ) -> StoreResult<Option<RegistryRecord>> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM registries WHERE id = $1 AND contract_number = $2");
-        if let Some(reads) = self.reads() {
-            return reads.optional(&sql, rusqlite::params![id, i64::from(contract)], |r| {
-                registry_from_row(r)
-            });
-        }
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(i64::from(contract))
-            .fetch_optional(self.pool())
-            .await?;
-        row.as_ref().map(registry_from_row).transpose()
+        let sql = select(" WHERE id = $1 AND contract_number = $2");
+        let params = [Param::str(id.as_str()), Param::contract(contract)];
+        self.read_optional(&sql, &params).await
     }
 
     /// Whether `contract` cannot create a registry of this name at `now`:
     /// a registry has it, or it is held for another contract.
     pub async fn registry_name_taken(
         &self,
-        name: &str,
-        contract: i32,
+        name: &RegistryName,
+        contract: ContractNumber,
         now: i64,
     ) -> StoreResult<bool> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM registry_names WHERE name = $1 \
-             AND (released_at IS NULL OR (released_at > $2 AND contract_number <> $3))",
-        )
-        .bind(name)
-        .bind(now)
-        .bind(i64::from(contract))
-        .fetch_one(self.pool())
-        .await?;
-        Ok(row.get::<i64>("n")? > 0)
+        let params = [
+            Param::str(name.as_str()),
+            Param::int(now),
+            Param::contract(contract),
+        ];
+        let count: Option<Count> = self
+            .read_optional(
+                "SELECT COUNT(*) AS n FROM registry_names WHERE name = $1 \
+                 AND (released_at IS NULL OR (released_at > $2 AND contract_number <> $3))",
+                &params,
+            )
+            .await?;
+        Ok(count.is_some_and(|c| c.0 > 0))
     }
 
     /// Up to `limit` registries of the contract in creation order, after the
     /// `(created_at, id)` keyset position, whose names contain `name_filter`.
     pub async fn list_registries(
         &self,
-        contract: i32,
+        contract: ContractNumber,
         name_filter: Option<&str>,
         after: Option<(i64, String)>,
         limit: u64,
     ) -> StoreResult<RegistryPage> {
         let pattern = format!("%{}%", escape_like(name_filter.unwrap_or_default()));
         let (after_at, after_id) = after.unwrap_or((i64::MIN, String::new()));
-        let sql = format!(
-            "SELECT {COLUMNS} FROM registries \
-             WHERE contract_number = $1 AND name LIKE $2 ESCAPE '\\' \
+        let sql = select(
+            " WHERE contract_number = $1 AND name LIKE $2 ESCAPE '\\' \
              AND (created_at > $3 OR (created_at = $3 AND id > $4)) \
-             ORDER BY created_at, id LIMIT $5"
+             ORDER BY created_at, id LIMIT $5",
         );
-        let rows = sqlx::query(&sql)
-            .bind(i64::from(contract))
-            .bind(pattern)
-            .bind(after_at)
-            .bind(after_id)
-            .bind(limit as i64 + 1)
-            .fetch_all(self.pool())
-            .await?;
-        let mut items = rows
-            .iter()
-            .map(registry_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
+        let params = [
+            Param::contract(contract),
+            Param::string(pattern),
+            Param::int(after_at),
+            Param::string(after_id),
+            Param::int(limit as i64 + 1),
+        ];
+        let mut items: Vec<RegistryRecord> = self.read_all(&sql, &params).await?;
         let more = items.len() as u64 > limit;
         items.truncate(limit as usize);
         let next_after = more
-            .then(|| items.last().map(|r| (r.audit.created_at, r.id.clone())))
+            .then(|| {
+                items
+                    .last()
+                    .map(|r| (r.stamps.created_at, r.id.as_str().to_owned()))
+            })
             .flatten();
         Ok(RegistryPage { items, next_after })
     }
 
-    /// Replaces the changeable settings (a `PUT`); false if the contract
-    /// has no such registry.
-    pub async fn update_registry(
-        &self,
-        contract: i32,
-        id: &str,
-        settings: &RegistrySettings,
-        change: &Change,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE registries SET gc_days = $1, gc_time = $2, vulnerability_scanning = $3, \
-             api_subnet_allow_list = $4, modified_at = $5, modified_by = $6, modified_by_user_id = $7 \
-             WHERE id = $8 AND contract_number = $9",
-        )
-        .bind(settings.gc_days.join(","))
-        .bind(&settings.gc_time)
-        .bind(i64::from(settings.vulnerability_scanning))
-        .bind(to_json(&settings.api_subnet_allow_list))
-        .bind(change.at)
-        .bind(&change.by)
-        .bind(&change.by_user_id)
-        .bind(id)
-        .bind(i64::from(contract))
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Writes only the settings `patch` names (a `PATCH`) in one statement
-    /// and answers the registry as it is after the write; `None` if the
-    /// contract has no such registry.
+    /// Writes only the settings `patch` names, in one statement, and
+    /// answers the registry as it is after the write; `None` if the
+    /// contract has no such registry. A `PUT` is a patch of every setting.
     pub async fn patch_registry(
         &self,
-        contract: i32,
-        id: &str,
+        contract: ContractNumber,
+        id: &RegistryId,
         patch: &RegistryPatch,
         change: &Change,
     ) -> StoreResult<Option<RegistryRecord>> {
         let mut set = Assignments::default();
-        if let Some((days, time)) = &patch.gc_schedule {
-            set.text("gc_days", days.join(","));
-            set.text("gc_time", time.clone());
+        if let Some(gc) = &patch.gc {
+            set.set("gc_days", Param::string(gc.days().join(",")));
+            set.set("gc_time", Param::str(gc.time()));
         }
         if let Some(enabled) = patch.vulnerability_scanning {
-            set.int("vulnerability_scanning", Some(i64::from(enabled)));
+            set.set("vulnerability_scanning", Param::int(i64::from(enabled)));
         }
-        if let Some(list) = &patch.api_subnet_allow_list {
-            set.text("api_subnet_allow_list", to_json(list));
+        if let Some(list) = &patch.allow_list {
+            set.set(
+                "api_subnet_allow_list",
+                Param::string(allow_list_json(list)),
+            );
         }
         set.change(change);
+        let (assignments, next) = set.clause();
         let sql = format!(
-            "UPDATE registries SET {} WHERE id = ${} AND contract_number = ${} RETURNING {COLUMNS}",
-            set.clause(),
-            set.count() + 1,
-            set.count() + 2
+            "UPDATE registries SET {assignments} WHERE id = ${next} AND contract_number = ${} \
+             RETURNING {}",
+            next + 1,
+            registry_columns!()
         );
-        let row = set
-            .bind(sqlx::query(&sql))
-            .bind(id)
-            .bind(i64::from(contract))
-            .fetch_optional(self.pool())
-            .await?;
-        row.as_ref().map(registry_from_row).transpose()
+        let mut params = set.into_params();
+        params.extend([Param::str(id.as_str()), Param::contract(contract)]);
+        self.write_returning(&sql, &params).await
     }
 
     /// Deletes a registry with its tokens; false if there was none. Its
     /// name stays held for its contract until `name_released_at`.
     pub async fn delete_registry(
         &self,
-        contract: i32,
-        id: &str,
+        contract: ContractNumber,
+        id: &RegistryId,
         name_released_at: i64,
     ) -> StoreResult<bool> {
         let mut tx = self.pool().begin().await?;
-        let deleted = sqlx::query(
-            "DELETE FROM registries WHERE id = $1 AND contract_number = $2 RETURNING name",
+        let params = [Param::str(id.as_str()), Param::contract(contract)];
+        let deleted = bind(
+            sqlx::query(
+                "DELETE FROM registries WHERE id = $1 AND contract_number = $2 RETURNING name",
+            ),
+            &params,
         )
-        .bind(id)
-        .bind(i64::from(contract))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = deleted else {
             return Ok(false);
         };
         let name: String = row.get("name")?;
-        sqlx::query("UPDATE registry_names SET released_at = $1 WHERE name = $2")
-            .bind(name_released_at)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
+        let release = [Param::int(name_released_at), Param::string(name)];
+        bind(
+            sqlx::query("UPDATE registry_names SET released_at = $1 WHERE name = $2"),
+            &release,
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
+}
+
+/// `SELECT <every column> FROM registries` followed by `condition`.
+fn select(condition: &str) -> String {
+    format!("SELECT {} FROM registries{condition}", registry_columns!())
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
@@ -286,42 +280,53 @@ fn escape_like(s: &str) -> String {
     out
 }
 
-pub(super) fn to_json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned())
+/// The allow list column: a JSON array of the entries as given.
+fn allow_list_json(list: &[Subnet]) -> String {
+    let entries: Vec<&str> = list.iter().map(Subnet::as_str).collect();
+    serde_json::to_string(&entries).unwrap_or_else(|_| "[]".to_owned())
 }
 
-pub(super) fn from_json<T: serde::de::DeserializeOwned>(
-    column: &str,
-    text: &str,
-) -> StoreResult<T> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::Backend(format!("column {column}: {e}").into()))
+/// Reads the allow list column back, entry by entry.
+pub(super) fn allow_list_from(json: &str) -> StoreResult<Vec<Subnet>> {
+    let entries: Vec<String> = parsed("api_subnet_allow_list", serde_json::from_str(json))?;
+    entries
+        .iter()
+        .map(|e| {
+            parsed(
+                "api_subnet_allow_list",
+                Subnet::parse("apiSubnetAllowList", e),
+            )
+        })
+        .collect()
 }
 
-fn registry_from_row(row: &impl Columns) -> StoreResult<RegistryRecord> {
-    let id = row.get("id")?;
-    let contract: i64 = row.get("contract_number")?;
-    let name = row.get("name")?;
-    let location = row.get("location")?;
-    let gc_days: String = row.get("gc_days")?;
-    let gc_time = row.get("gc_time")?;
-    let vulnerability_scanning = row.get::<i64>("vulnerability_scanning")? != 0;
-    let allow_list: String = row.get("api_subnet_allow_list")?;
-    Ok(RegistryRecord {
-        id,
-        contract_number: contract as i32,
-        name,
-        location,
-        settings: RegistrySettings {
-            gc_days: gc_days
-                .split(',')
-                .filter(|d| !d.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            gc_time,
-            vulnerability_scanning,
-            api_subnet_allow_list: from_json("api_subnet_allow_list", &allow_list)?,
-        },
-        audit: Audit::from_row(row)?,
-    })
+/// Reads the columns in `registry_columns!()` order.
+impl FromRow for RegistryRecord {
+    fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        let id: String = row.get("id")?;
+        let contract = contract(row, "contract_number")?;
+        let name: String = row.get("name")?;
+        let location = row.get("location")?;
+        let gc_days: String = row.get("gc_days")?;
+        let gc_time: String = row.get("gc_time")?;
+        let vulnerability_scanning = row.get::<i64>("vulnerability_scanning")? != 0;
+        let allow_list: String = row.get("api_subnet_allow_list")?;
+        let days: Vec<String> = gc_days
+            .split(',')
+            .filter(|d| !d.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(RegistryRecord {
+            id: parsed("id", RegistryId::parse("id", &id))?,
+            contract,
+            name: parsed("name", RegistryName::parse("name", &name))?,
+            location,
+            settings: RegistrySettings {
+                gc: parsed("gc_days", GcSchedule::parse("gc", &days, &gc_time))?,
+                vulnerability_scanning,
+                allow_list: allow_list_from(&allow_list)?,
+            },
+            stamps: Stamps::from_row(row)?,
+        })
+    }
 }

@@ -14,8 +14,12 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
+use tollgate_api::auth::ContractNumber;
+use tollgate_api::registry_rules::RegistryId;
+
 use super::columns::Columns;
-use super::registry_tokens::{PAGE_SQL, RegistryTokenRecord, token_from_row};
+use super::query::{FromRow, Param, bind};
+use super::registry_tokens::{PAGE_SQL, RegistryTokenRecord};
 use super::sqlite_reads::SqliteReads;
 use super::{Store, StoreError, StoreResult};
 
@@ -35,7 +39,7 @@ struct Marks {
 }
 
 /// A registry: its contract and its id (ids are unique per contract).
-type RegistryKey = (i32, String);
+type RegistryKey = (ContractNumber, RegistryId);
 
 /// The marks this node remembers, by registry.
 #[derive(Debug, Default)]
@@ -47,7 +51,7 @@ impl PageMarks {
     /// The marks of `registry_id` at `version`: the remembered ones, or
     /// new empty ones that replace an older version's. A reader that saw
     /// an older version than this node knows gets its own, unremembered.
-    fn at_version(&self, registry: (i32, &str), version: i64) -> Arc<Marks> {
+    fn at_version(&self, registry: (ContractNumber, &RegistryId), version: i64) -> Arc<Marks> {
         let fresh = || {
             Arc::new(Marks {
                 version,
@@ -57,7 +61,7 @@ impl PageMarks {
         let Ok(mut by_registry) = self.by_registry.lock() else {
             return fresh();
         };
-        let key = (registry.0, registry.1.to_owned());
+        let key = (registry.0, registry.1.clone());
         match by_registry.get(&key) {
             Some(marks) if marks.version == version => marks.clone(),
             Some(marks) if marks.version > version => fresh(),
@@ -94,29 +98,57 @@ async fn on_reads<T: Send + 'static>(
         .map_err(|e| StoreError::Backend(Box::new(e)))?
 }
 
+/// A registry's token count and the version of its token order.
+struct TokenStats {
+    count: i64,
+    version: i64,
+}
+
+impl FromRow for TokenStats {
+    fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        Ok(TokenStats {
+            count: row.get("token_count")?,
+            version: row.get("tokens_version")?,
+        })
+    }
+}
+
+/// The `(created_at, id)` key of a token in list order.
+struct Key((i64, String));
+
+impl FromRow for Key {
+    fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        Ok(Key((row.get("created_at")?, row.get("id")?)))
+    }
+}
+
 impl Store {
     /// One page of the registry's tokens in creation order, with the total.
     /// An offset at or past the end answers an empty page without reading
     /// a single token.
     pub async fn list_registry_tokens(
         &self,
-        contract: i32,
-        registry_id: &str,
+        contract: ContractNumber,
+        registry_id: &RegistryId,
         offset: u64,
         limit: u64,
     ) -> StoreResult<(Vec<RegistryTokenRecord>, u64)> {
         let registry = (contract, registry_id);
-        let Some((total, version)) = self.token_stats(registry).await? else {
+        let registry_params = [Param::contract(contract), Param::str(registry_id.as_str())];
+        let Some(stats) = self
+            .read_optional::<TokenStats>(STATS_SQL, &registry_params)
+            .await?
+        else {
             return Ok((Vec::new(), 0));
         };
-        let total = total.max(0) as u64;
+        let total = stats.count.max(0) as u64;
         if offset >= total {
             return Ok((Vec::new(), total));
         }
         let mut after = (START.0, START.1.to_owned());
         let mut skip = offset;
         if offset >= MARK_EVERY {
-            let marks = self.page_marks.at_version(registry, version);
+            let marks = self.page_marks.at_version(registry, stats.version);
             let keys = marks
                 .keys
                 .get_or_try_init(|| self.scan_marks(registry))
@@ -126,79 +158,42 @@ impl Store {
                 skip = offset % MARK_EVERY;
             }
         }
-        let items = self.token_page(registry, after, skip, limit).await?;
+        // Bounded work (fewer than 1024 entries skipped, at most `limit`
+        // read), so it runs on the calling thread like the other lookups.
+        let [contract_param, registry_param] = registry_params;
+        let page = [
+            contract_param,
+            registry_param,
+            Param::int(after.0),
+            Param::string(after.1),
+            Param::int(limit as i64),
+            Param::int(skip as i64),
+        ];
+        let items = self.read_all(PAGE_SQL, &page).await?;
         Ok((items, total))
     }
 
-    async fn token_stats(&self, registry: (i32, &str)) -> StoreResult<Option<(i64, i64)>> {
-        fn stats(r: &impl Columns) -> StoreResult<(i64, i64)> {
-            Ok((r.get("token_count")?, r.get("tokens_version")?))
-        }
-        let (contract, registry_id) = (i64::from(registry.0), registry.1);
-        if let Some(reads) = self.reads.as_deref() {
-            let params = rusqlite::params![contract, registry_id];
-            return reads.optional(STATS_SQL, params, |r| stats(r));
-        }
-        let row = sqlx::query(STATS_SQL)
-            .bind(contract)
-            .bind(registry_id)
-            .fetch_optional(self.pool())
-            .await?;
-        row.as_ref().map(stats).transpose()
-    }
-
     /// The key of every [`MARK_EVERY`]th token of the registry, in order.
-    async fn scan_marks(&self, registry: (i32, &str)) -> StoreResult<Vec<(i64, String)>> {
-        fn key(r: &impl Columns) -> StoreResult<(i64, String)> {
-            Ok((r.get("created_at")?, r.get("id")?))
-        }
-        let (contract, registry_id) = (i64::from(registry.0), registry.1.to_owned());
+    async fn scan_marks(
+        &self,
+        registry: (ContractNumber, &RegistryId),
+    ) -> StoreResult<Vec<(i64, String)>> {
+        let (contract, registry_id) = (registry.0, registry.1.as_str().to_owned());
         if let Some(reads) = self.reads.clone() {
             return on_reads(reads, move |reads| {
-                let params = rusqlite::params![contract, registry_id];
-                reads.every_nth(KEYS_SQL, params, MARK_EVERY as usize, |r| key(r))
+                let params = [Param::contract(contract), Param::str(&registry_id)];
+                let params = rusqlite::params_from_iter(&params);
+                reads.every_nth(KEYS_SQL, params, MARK_EVERY as usize, |r| {
+                    Key::from_row(r).map(|k| k.0)
+                })
             })
             .await;
         }
-        let rows = sqlx::query(MARKS_SQL)
-            .bind(contract)
-            .bind(registry_id)
+        let params = [Param::contract(contract), Param::str(&registry_id)];
+        let rows = bind(sqlx::query(MARKS_SQL), &params)
             .fetch_all(self.pool())
             .await?;
-        rows.iter().map(key).collect()
-    }
-
-    async fn token_page(
-        &self,
-        registry: (i32, &str),
-        after: (i64, String),
-        skip: u64,
-        limit: u64,
-    ) -> StoreResult<Vec<RegistryTokenRecord>> {
-        let (contract, registry_id) = (i64::from(registry.0), registry.1);
-        // Bounded work (fewer than 1024 entries skipped, at most `limit`
-        // read), so it runs on the calling thread like the other lookups.
-        if let Some(reads) = self.reads.as_deref() {
-            let params = rusqlite::params![
-                contract,
-                registry_id,
-                after.0,
-                after.1,
-                limit as i64,
-                skip as i64
-            ];
-            return reads.all(PAGE_SQL, params, |r| token_from_row(r));
-        }
-        let rows = sqlx::query(PAGE_SQL)
-            .bind(contract)
-            .bind(registry_id)
-            .bind(after.0)
-            .bind(after.1)
-            .bind(limit as i64)
-            .bind(skip as i64)
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(token_from_row).collect()
+        rows.iter().map(|r| Key::from_row(r).map(|k| k.0)).collect()
     }
 }
 
@@ -206,16 +201,24 @@ impl Store {
 mod tests {
     use super::super::sqlite_reads::VM_STEPS;
     use super::*;
-    use crate::store::{Audit, NewUser, RegistryRecord, RegistrySettings, TokenSettings};
+    use crate::store::{Membership, NewUser, RegistryRecord, Stamps, TokenSettings};
+    use tollgate_api::account::{Email, Role, UserId};
+    use tollgate_api::registry_rules::{RegistryName, TokenId, TokenName, TokenStatus};
 
-    const CONTRACT: i32 = 31_000_001;
+    fn contract() -> ContractNumber {
+        ContractNumber::new(31_000_001).unwrap()
+    }
 
     /// A page and the SQLite steps it took (the test runtime has one
     /// thread, and the SQLite read path runs queries on the calling thread).
-    async fn page(store: &Store, offset: u64) -> ((Vec<RegistryTokenRecord>, u64), u64) {
+    async fn page(
+        store: &Store,
+        registry: &RegistryId,
+        offset: u64,
+    ) -> ((Vec<RegistryTokenRecord>, u64), u64) {
         VM_STEPS.with(|s| s.set(0));
         let page = store
-            .list_registry_tokens(CONTRACT, "r", offset, 10)
+            .list_registry_tokens(contract(), registry, offset, 10)
             .await
             .unwrap();
         (page, VM_STEPS.with(|s| s.get()))
@@ -226,7 +229,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let store = Store::connect(&url).await.unwrap();
-        let audit = Audit {
+        let stamps = Stamps {
             created_at: 1,
             created_by: "a@example.com".into(),
             created_by_user_id: "u".into(),
@@ -236,12 +239,12 @@ mod tests {
         };
         store
             .create_user(&NewUser {
-                id: "u".into(),
-                email: "a@example.com".into(),
+                id: UserId::from("u".to_owned()),
+                email: Email::parse("a@example.com").unwrap(),
                 password_hash: "x".into(),
-                memberships: vec![crate::store::Membership {
-                    contract_number: CONTRACT,
-                    role: "owner".into(),
+                memberships: vec![Membership {
+                    contract: contract(),
+                    role: Role::Owner,
                     privileges: Vec::new(),
                 }],
                 created_at: 1,
@@ -249,42 +252,37 @@ mod tests {
             .await
             .unwrap();
         let registry = RegistryRecord {
-            id: "r".into(),
-            contract_number: CONTRACT,
-            name: "reg".into(),
+            id: RegistryId::generate(),
+            contract: contract(),
+            name: RegistryName::parse("name", "reg").unwrap(),
             location: "de/fra".into(),
-            settings: RegistrySettings {
-                gc_days: Vec::new(),
-                gc_time: "00:00:00+00:00".into(),
-                vulnerability_scanning: false,
-                api_subnet_allow_list: Vec::new(),
-            },
-            audit: audit.clone(),
+            settings: Default::default(),
+            stamps: stamps.clone(),
         };
         store.insert_registry(&registry, 1).await.unwrap();
         const TOKENS: u64 = 3000;
         let tokens: Vec<RegistryTokenRecord> = (0..TOKENS)
             .map(|i| RegistryTokenRecord {
-                id: format!("t{i:05}"),
-                contract_number: CONTRACT,
-                registry_id: "r".into(),
-                name: format!("n{i:05}"),
+                id: TokenId::generate(),
+                contract: contract(),
+                registry_id: registry.id.clone(),
+                name: TokenName::parse("name", &format!("n{i:05}")).unwrap(),
                 password_digest: String::new(),
                 settings: TokenSettings {
-                    status: "enabled".into(),
+                    status: TokenStatus::Enabled,
                     expires_at: None,
                     scopes: Vec::new(),
                 },
-                audit: audit.clone(),
+                stamps: stamps.clone(),
             })
             .collect();
         store.insert_registry_tokens(&tokens).await.unwrap();
 
-        let ((last, total), steps) = page(&store, TOKENS - 1).await;
+        let ((last, total), steps) = page(&store, &registry.id, TOKENS - 1).await;
         assert_eq!((last.len(), total), (1, TOKENS));
         assert!(steps > 0, "the step counter counts");
         for offset in [TOKENS, TOKENS + 1, 1 << 40] {
-            let ((items, total), steps) = page(&store, offset).await;
+            let ((items, total), steps) = page(&store, &registry.id, offset).await;
             assert_eq!((items.len(), total), (0, TOKENS));
             assert!(
                 steps < 100,

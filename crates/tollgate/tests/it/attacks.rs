@@ -14,10 +14,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tollgate_server::clock::Clock;
-use tollgate_server::identity::Role;
 
-use crate::registries::{CR, create_registry};
-use crate::registry_token::{create_token, patch_token, registry_with_token};
 use crate::support::process::Served;
 use crate::support::*;
 
@@ -81,12 +78,7 @@ async fn put_json(app: &TestApp, path: &str, who: (&str, &str), body: Value) -> 
 }
 
 async fn delete_as_owner(app: &TestApp, path: &str) {
-    let response = app
-        .delete(path)
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .send()
-        .await
-        .unwrap();
+    let response = app.as_owner().delete(path).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 }
 
@@ -137,14 +129,7 @@ async fn a_refresh_token_dies_with_the_credential_it_was_issued_for() {
 }
 
 async fn patch_as_owner(app: &TestApp, path: &str, body: Value) -> Value {
-    let response = app
-        .client
-        .patch(app.url(path))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let response = app.as_owner().patch(path).json(&body).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()
 }
@@ -274,9 +259,8 @@ async fn create_as(app: &TestApp, who: (&str, &str), name: &str) -> reqwest::Res
 }
 
 async fn name_status(app: &TestApp, who: (&str, &str), name: &str) -> StatusCode {
-    app.client
-        .head(app.url(&format!("{CR}/names/{name}")))
-        .basic_auth(who.0, Some(who.1))
+    app.as_user(who.0, who.1)
+        .head(&format!("{CR}/names/{name}"))
         .send()
         .await
         .unwrap()
@@ -421,9 +405,8 @@ async fn expiry_dates_that_no_answer_could_show_are_refused() {
     let tokens = format!("{CR}/registries/{registry}/tokens");
     let past_9999 = "9999-12-31T23:59:59-23:59";
     let response = app
-        .client
-        .post(app.url(&tokens))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .as_owner()
+        .post(&tokens)
         .json(&json!({"properties": {"name": "ci", "expiryDate": past_9999}}))
         .send()
         .await
@@ -434,9 +417,8 @@ async fn expiry_dates_that_no_answer_could_show_are_refused() {
     let (token, _) = create_token(&app, &registry, "ci", pull_all()).await;
     let path = format!("{tokens}/{token}");
     let response = app
-        .client
-        .patch(app.url(&path))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .as_owner()
+        .patch(&path)
         .json(&json!({"expiryDate": past_9999}))
         .send()
         .await
@@ -540,11 +522,7 @@ async fn bodies_must_be_sent_as_application_json() {
     let app = TestApp::spawn().await;
     let body = r#"{"properties": {"name": "typed", "location": "de/fra"}}"#;
     for content_type in [None, Some("application/jsonx"), Some("text/plain")] {
-        let mut request = app
-            .client
-            .post(app.url(&format!("{CR}/registries")))
-            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-            .body(body);
+        let mut request = app.as_owner().post(&format!("{CR}/registries")).body(body);
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
@@ -556,9 +534,8 @@ async fn bodies_must_be_sent_as_application_json() {
         assert!(message.contains("application/json"), "{message}");
     }
     let response = app
-        .client
-        .post(app.url(&format!("{CR}/registries")))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .as_owner()
+        .post(&format!("{CR}/registries"))
         .header("content-type", "application/json; charset=utf-8")
         .body(body)
         .send()

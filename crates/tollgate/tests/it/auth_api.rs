@@ -8,7 +8,6 @@ use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 use reqwest::StatusCode;
 use serde_json::Value;
-use tollgate_server::identity::Role;
 
 use crate::support::*;
 
@@ -44,8 +43,8 @@ async fn ttl_is_bounded_and_must_be_an_integer() {
     let app = TestApp::spawn().await;
     for ok in ["60", "31536000"] {
         let response = app
+            .as_owner()
             .get("/auth/v1/tokens/generate")
-            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
             .query(&[("ttl", ok)])
             .send()
             .await
@@ -63,8 +62,8 @@ async fn ttl_is_bounded_and_must_be_an_integer() {
         "99999999999999999999",
     ] {
         let response = app
+            .as_owner()
             .get("/auth/v1/tokens/generate")
-            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
             .query(&[("ttl", bad)])
             .send()
             .await
@@ -95,12 +94,7 @@ async fn list_shows_each_token_with_exactly_the_documented_fields() {
         .generate(OWNER_EMAIL, OWNER_PASSWORD, None, Some(600))
         .await;
     let second = app.owner_token().await;
-    let response = app
-        .get("/auth/v1/tokens")
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .send()
-        .await
-        .unwrap();
+    let response = app.as_owner().get("/auth/v1/tokens").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(
@@ -244,8 +238,8 @@ async fn revocation_is_seen_by_another_node_on_the_same_store() {
         "node B accepts node A's token"
     );
     let response = app
+        .as_owner()
         .delete(&format!("/auth/v1/tokens/{}", token_id(&token)))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
         .send()
         .await
         .unwrap();
@@ -277,9 +271,9 @@ async fn criteria_all_deletes_every_token_of_the_caller_in_the_contract_only() {
         .await;
     let mine = [app.owner_token().await, app.owner_token().await];
     let response = app
+        .as_owner()
         .delete("/auth/v1/tokens")
         .query(&[("criteria", "ALL")])
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
         .send()
         .await
         .unwrap();
@@ -342,9 +336,9 @@ async fn criteria_current_deletes_the_presenting_token_and_needs_bearer() {
     let current = app.owner_token().await;
     let other = app.owner_token().await;
     let message = expect_error(
-        app.delete("/auth/v1/tokens")
+        app.as_owner()
+            .delete("/auth/v1/tokens")
             .query(&[("criteria", "CURRENT")])
-            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
             .send()
             .await
             .unwrap(),

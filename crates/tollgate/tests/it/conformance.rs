@@ -8,8 +8,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use tollgate_server::identity::Role;
-
 use crate::support::*;
 
 const REQUIREMENTS: &str = include_str!("../conformance/requirements.txt");

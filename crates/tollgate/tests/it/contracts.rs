@@ -2,7 +2,6 @@
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use tollgate_server::identity::Role;
 
 use crate::support::*;
 
@@ -132,8 +131,8 @@ async fn contracts_the_user_is_not_in_are_refused() {
     }
     // The owner is not a member of the multi-contract user's contracts either.
     let response = app
+        .as_owner()
         .get("/auth/v1/tokens/generate")
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
         .header("X-Contract-Number", FIRST.to_string())
         .send()
         .await

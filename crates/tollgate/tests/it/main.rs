@@ -8,6 +8,7 @@ mod auth_errors;
 mod conformance;
 mod contracts;
 mod durability;
+mod gate;
 mod registries;
 mod registry_e2e;
 mod registry_token;

@@ -2,31 +2,12 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tollgate_server::identity::{MANAGE_REGISTRIES, Role};
 
 use crate::support::*;
 
-pub const CR: &str = "/containerregistries";
-
-/// Creates a registry as the owner; answers its id.
-pub async fn create_registry(app: &TestApp, name: &str) -> String {
-    let response = app
-        .client
-        .post(app.url(&format!("{CR}/registries")))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .json(&json!({"properties": {"name": name, "location": "de/fra"}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let body: Value = response.json().await.unwrap();
-    body["id"].as_str().unwrap().to_owned()
-}
-
 async fn post_registry(app: &TestApp, body: &str) -> reqwest::Response {
-    app.client
-        .post(app.url(&format!("{CR}/registries")))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+    app.as_owner()
+        .post(&format!("{CR}/registries"))
         .header("content-type", "application/json")
         .body(body.to_owned())
         .send()
@@ -108,9 +89,8 @@ async fn oversized_and_mistyped_bodies_are_refused() {
     )
     .await;
     let response = app
-        .client
-        .post(app.url(&format!("{CR}/registries")))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .as_owner()
+        .post(&format!("{CR}/registries"))
         .header("content-type", "text/plain")
         .body(r#"{"properties": {"name": "ok-name", "location": "de/fra"}}"#)
         .send()
@@ -118,9 +98,8 @@ async fn oversized_and_mistyped_bodies_are_refused() {
         .unwrap();
     expect_error(response, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
     let response = app
-        .client
-        .post(app.url(&format!("{CR}/registries")))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .as_owner()
+        .post(&format!("{CR}/registries"))
         .send()
         .await
         .unwrap();
@@ -136,8 +115,8 @@ async fn ids_must_be_uuids_and_unknown_ids_are_404() {
         "046b6c7f-0b8a-43b9-b35d-6489e6daee9",
     ] {
         let response = app
+            .as_owner()
             .get(&format!("{CR}/registries/{path}"))
-            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
             .send()
             .await
             .unwrap();
@@ -147,18 +126,16 @@ async fn ids_must_be_uuids_and_unknown_ids_are_404() {
     let unknown = "046b6c7f-0b8a-43b9-b35d-6489e6daee91";
     for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
         let response = app
-            .client
-            .request(method, app.url(&format!("{CR}/registries/{unknown}")))
-            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+            .as_owner()
+            .request(method, &format!("{CR}/registries/{unknown}"))
             .send()
             .await
             .unwrap();
         expect_error(response, StatusCode::NOT_FOUND).await;
     }
     let response = app
-        .client
-        .patch(app.url(&format!("{CR}/registries/{unknown}")))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .as_owner()
+        .patch(&format!("{CR}/registries/{unknown}"))
         .json(&json!({}))
         .send()
         .await
@@ -203,12 +180,7 @@ async fn registries_of_other_contracts_do_not_exist_and_names_are_global() {
     let message = expect_error(response, StatusCode::CONFLICT).await;
     assert!(message.contains("shared-name"), "{message}");
     // The owner's registry is untouched.
-    let response = app
-        .get(&path)
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .send()
-        .await
-        .unwrap();
+    let response = app.as_owner().get(&path).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
 

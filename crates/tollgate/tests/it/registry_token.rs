@@ -13,65 +13,7 @@ use x509_cert::der::{Decode, Encode};
 
 use tollgate_server::clock::Clock;
 
-use crate::registries::{CR, create_registry};
 use crate::support::*;
-
-/// A registry with one token; answers (registry id, service, token id, password).
-pub async fn registry_with_token(
-    app: &TestApp,
-    registry: &str,
-    token: &str,
-    scopes: Value,
-) -> (String, String, String, String) {
-    let id = create_registry(app, registry).await;
-    let (token_id, password) = create_token(app, &id, token, scopes).await;
-    (
-        id,
-        format!("{registry}.{REGISTRY_DOMAIN}"),
-        token_id,
-        password,
-    )
-}
-
-/// Creates a token in a registry as the owner; answers (token id, password).
-pub async fn create_token(
-    app: &TestApp,
-    registry_id: &str,
-    name: &str,
-    scopes: Value,
-) -> (String, String) {
-    let created: Value = app
-        .client
-        .post(app.url(&format!("{CR}/registries/{registry_id}/tokens")))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .json(&json!({"properties": {"name": name, "scopes": scopes}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let password = created["properties"]["credentials"]["password"]
-        .as_str()
-        .unwrap();
-    (
-        created["id"].as_str().unwrap().to_owned(),
-        password.to_owned(),
-    )
-}
-
-/// Changes a token as the owner; asserts the 200.
-pub async fn patch_token(app: &TestApp, registry: &str, token: &str, body: Value) {
-    let response = app
-        .client
-        .patch(app.url(&format!("{CR}/registries/{registry}/tokens/{token}")))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-}
 
 fn all(actions: &[&str]) -> Value {
     json!([{"type": "repository", "name": "*", "actions": actions}])
@@ -264,9 +206,8 @@ async fn a_repeated_grant_reuses_its_jwt_for_ten_seconds_and_never_outlives_the_
     // a changed expiry date is never answered with an earlier JWT.
     let expiry = app.date_in(60);
     let patched = app
-        .client
-        .patch(app.url(&format!("{CR}/registries/{registry}/tokens/{token_id}")))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .as_owner()
+        .patch(&format!("{CR}/registries/{registry}/tokens/{token_id}"))
         .json(&json!({"expiryDate": expiry}))
         .send()
         .await
@@ -310,8 +251,8 @@ async fn a_token_disabled_or_deleted_on_another_node_is_refused_at_once() {
     );
 
     let deleted = node_b
+        .as_owner()
         .delete(&format!("{CR}/registries/{registry}/tokens/{token_id}"))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
         .send()
         .await
         .unwrap();
@@ -382,13 +323,7 @@ async fn disabled_expired_deleted_and_wrong_credentials_get_401_at_once() {
     .await;
 
     let path = format!("{CR}/registries/{registry}/tokens/{token_id}");
-    let patch = |body: Value| {
-        app.client
-            .patch(app.url(&path))
-            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-            .json(&body)
-            .send()
-    };
+    let patch = |body: Value| app.as_owner().patch(&path).json(&body).send();
     assert_eq!(
         patch(json!({"status": "disabled"})).await.unwrap().status(),
         StatusCode::OK
@@ -431,12 +366,7 @@ async fn disabled_expired_deleted_and_wrong_credentials_get_401_at_once() {
         StatusCode::OK
     );
 
-    let response = app
-        .delete(&path)
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .send()
-        .await
-        .unwrap();
+    let response = app.as_owner().delete(&path).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     expect_token_error(
         login(&app, "ci", &password, &query).await,
@@ -451,9 +381,8 @@ async fn the_allow_list_of_the_registry_is_enforced_at_login() {
     let (registry, service, _, password) =
         registry_with_token(&app, "fenced", "ci", all(&["pull"])).await;
     let set_allow_list = |list: Value| {
-        app.client
-            .patch(app.url(&format!("{CR}/registries/{registry}")))
-            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        app.as_owner()
+            .patch(&format!("{CR}/registries/{registry}"))
             .json(&json!({"apiSubnetAllowList": list}))
             .send()
     };
@@ -647,9 +576,8 @@ async fn the_oauth2_form_issues_and_honours_refresh_tokens() {
 
     // Disabling the registry token stops its refresh tokens at once.
     let response = app
-        .client
-        .patch(app.url(&format!("{CR}/registries/{registry}/tokens/{token_id}")))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .as_owner()
+        .patch(&format!("{CR}/registries/{registry}/tokens/{token_id}"))
         .json(&json!({"status": "disabled"}))
         .send()
         .await

@@ -3,13 +3,11 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::registries::{CR, create_registry};
 use crate::support::*;
 
 async fn post_token(app: &TestApp, registry: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .post(app.url(&format!("{CR}/registries/{registry}/tokens")))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+    app.as_owner()
+        .post(&format!("{CR}/registries/{registry}/tokens"))
         .json(body)
         .send()
         .await
@@ -37,26 +35,20 @@ async fn the_password_is_shown_once_and_stored_only_as_a_digest() {
     let path = format!("{CR}/registries/{registry}/tokens/{id}");
 
     let reads = [
-        app.get(&path)
-            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        app.as_owner().get(&path).send().await.unwrap(),
+        app.as_owner()
+            .get(&format!("{CR}/registries/{registry}/tokens"))
             .send()
             .await
             .unwrap(),
-        app.get(&format!("{CR}/registries/{registry}/tokens"))
-            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-            .send()
-            .await
-            .unwrap(),
-        app.client
-            .patch(app.url(&path))
-            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        app.as_owner()
+            .patch(&path)
             .json(&json!({"status": "disabled"}))
             .send()
             .await
             .unwrap(),
-        app.client
-            .put(app.url(&path))
-            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        app.as_owner()
+            .put(&path)
             .json(&json!({"properties": {"name": "ci"}}))
             .send()
             .await
@@ -72,12 +64,7 @@ async fn the_password_is_shown_once_and_stored_only_as_a_digest() {
         );
     }
 
-    let record = app
-        .store
-        .find_registry_token(OWNER_CONTRACT, &registry, id)
-        .await
-        .unwrap()
-        .unwrap();
+    let record = app.stored_token(&registry, id).await.unwrap();
     assert_eq!(
         record.password_digest,
         tollgate_server::secrets::digest(&password)
@@ -181,9 +168,8 @@ async fn bad_token_bodies_get_400_naming_the_field() {
         ),
     ] {
         let response = app
-            .client
-            .patch(app.url(&path))
-            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+            .as_owner()
+            .patch(&path)
             .json(&body)
             .send()
             .await
@@ -208,15 +194,15 @@ async fn token_ids_are_checked_and_scoped_to_their_registry() {
         .unwrap();
     let id = created["id"].as_str().unwrap();
     let response = app
+        .as_owner()
         .get(&format!("{CR}/registries/{second}/tokens/{id}"))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
         .send()
         .await
         .unwrap();
     expect_error(response, StatusCode::NOT_FOUND).await;
     let response = app
+        .as_owner()
         .get(&format!("{CR}/registries/{first}/tokens/xyz"))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
         .send()
         .await
         .unwrap();
@@ -224,9 +210,9 @@ async fn token_ids_are_checked_and_scoped_to_their_registry() {
     assert!(message.contains("tokenId"), "{message}");
     for limit in ["0", "1001", "-1", "x"] {
         let response = app
+            .as_owner()
             .get(&format!("{CR}/registries/{first}/tokens"))
             .query(&[("limit", limit)])
-            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
             .send()
             .await
             .unwrap();
@@ -292,24 +278,24 @@ async fn deleting_a_registry_deletes_its_tokens() {
         .await
         .unwrap();
     let response = app
+        .as_owner()
         .delete(&format!("{CR}/registries/{registry}"))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let token = app
-        .store
-        .find_registry_token(OWNER_CONTRACT, &registry, created["id"].as_str().unwrap())
-        .await
-        .unwrap();
+        .stored_token(&registry, created["id"].as_str().unwrap())
+        .await;
     assert!(token.is_none(), "no orphaned token row");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deep_pages_stay_exact_across_marks_and_after_changes() {
-    use tollgate_api::registry_rules::{Action, ScopeRule};
-    use tollgate_server::store::{Audit, Change, RegistryTokenRecord, TokenSettings};
+    use tollgate_api::auth::ContractNumber;
+    use tollgate_api::registry_rules::{RegistryId, TokenId, TokenName, TokenStatus};
+    use tollgate_api::repository::{Action, RepositoryPattern, ScopeRule};
+    use tollgate_server::store::{Change, RegistryTokenRecord, Stamps, TokenSettings};
 
     let app = TestApp::spawn().await;
     let registry = create_registry(&app, "deep-pages").await;
@@ -318,33 +304,31 @@ async fn deep_pages_stay_exact_across_marks_and_after_changes() {
         by: OWNER_EMAIL.into(),
         by_user_id: "seed".into(),
     };
+    let everything = RepositoryPattern::parse("name", "*").unwrap();
     let tokens: Vec<RegistryTokenRecord> = (0..2600)
         .map(|i| RegistryTokenRecord {
-            id: uuid::Uuid::now_v7().to_string(),
-            contract_number: OWNER_CONTRACT,
-            registry_id: registry.clone(),
-            name: format!("bulk-{i}"),
+            id: TokenId::generate(),
+            contract: ContractNumber::new(OWNER_CONTRACT).unwrap(),
+            registry_id: RegistryId::parse("registry", &registry).unwrap(),
+            name: TokenName::parse("name", &format!("bulk-{i}")).unwrap(),
             password_digest: "00".repeat(32),
             settings: TokenSettings {
-                status: "enabled".into(),
+                status: TokenStatus::Enabled,
                 expires_at: None,
-                scopes: vec![ScopeRule {
-                    name: "*".into(),
-                    actions: vec![Action::Pull],
-                }],
+                scopes: vec![ScopeRule::new(everything.clone(), [Action::Pull]).unwrap()],
             },
-            audit: Audit::created(&change),
+            stamps: Stamps::created(&change),
         })
         .collect();
     app.store.insert_registry_tokens(&tokens).await.unwrap();
-    let mut expected: Vec<String> = tokens.iter().map(|t| t.id.clone()).collect();
+    let mut expected: Vec<String> = tokens.iter().map(|t| t.id.to_string()).collect();
     expected.sort();
 
     let page = |offset: usize| {
         let request = app
+            .as_owner()
             .get(&format!("{CR}/registries/{registry}/tokens"))
-            .query(&[("offset", offset.to_string()), ("limit", "100".to_string())])
-            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD));
+            .query(&[("offset", offset.to_string()), ("limit", "100".to_string())]);
         async move {
             let body: Value = request.send().await.unwrap().json().await.unwrap();
             let ids: Vec<String> = body["items"]
@@ -371,11 +355,11 @@ async fn deep_pages_stay_exact_across_marks_and_after_changes() {
     }
     // Deleting a token before a mark shifts every later page by one.
     let response = app
+        .as_owner()
         .delete(&format!(
             "{CR}/registries/{registry}/tokens/{}",
             expected[10]
         ))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
         .send()
         .await
         .unwrap();

@@ -6,8 +6,6 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::registries::{CR, create_registry};
-use crate::registry_token::create_token;
 use crate::support::*;
 
 fn pull_all() -> Value {
@@ -15,9 +13,8 @@ fn pull_all() -> Value {
 }
 
 async fn send(app: &TestApp, method: Method, path: &str, body: &str) -> reqwest::Response {
-    app.client
-        .request(method, app.url(path))
-        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+    app.as_owner()
+        .request(method, path)
         .header("content-type", "application/json")
         .body(body.to_owned())
         .send()

@@ -1,20 +1,34 @@
-//! Starting the service for a test, and the helpers every test shares.
+//! Starting the service for a test, and the helpers every test shares:
+//! [`TestApp`] and its requests as an account ([`TestApp::as_owner`]); the
+//! API fixtures ([`fixtures`]), assertions ([`checks`]), the real binary
+//! as a process ([`process`]) and a real registry ([`registry`]).
 
+pub mod checks;
+pub mod fixtures;
 pub mod process;
+pub mod registry;
+
+pub use checks::*;
+pub use fixtures::*;
 
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use reqwest::{RequestBuilder, Response, StatusCode};
+use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 use tempfile::TempDir;
+pub use tollgate_api::account::Role;
+use tollgate_api::auth::ContractNumber;
+use tollgate_api::registry_rules::{RegistryId, TokenId};
+use tollgate_server::auth::accounts::{AccountSpec, Accounts, BootstrapAdmin};
+use tollgate_server::auth::passwords::PasswordCheck;
 use tollgate_server::clock::{Clock, ManualClock};
 use tollgate_server::config::DEFAULT_ISSUER;
-use tollgate_server::identity::{self, AccountSpec, BootstrapAdmin, Role};
-use tollgate_server::passwords::PasswordCheck;
-use tollgate_server::store::Store;
+use tollgate_server::http::AppState;
+use tollgate_server::store::{RegistryTokenRecord, Store};
 use tollgate_server::{Application, Config};
+
+/// The privilege that lets a plain user manage registries.
+pub const MANAGE_REGISTRIES: &str = "accessAndManageRegistries";
 
 pub const OWNER_EMAIL: &str = "owner@example.com";
 pub const OWNER_PASSWORD: &str = "owner password";
@@ -30,6 +44,8 @@ pub struct TestApp {
     pub store: Store,
     /// The service's bounded argon2id check, to count computations.
     pub passwords: Arc<PasswordCheck>,
+    /// The service's shared state, whose gate counts logins by kind.
+    pub state: Arc<AppState>,
     pub database_url: String,
     _dir: Arc<TempDir>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
@@ -77,6 +93,7 @@ impl TestApp {
         let base = format!("http://{}", app.address());
         let store = app.store().clone();
         let passwords = app.passwords();
+        let state = app.state();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until(async {
             let _ = rx.await;
@@ -87,6 +104,7 @@ impl TestApp {
             clock,
             store,
             passwords,
+            state,
             database_url,
             _dir: dir,
             _shutdown: tx,
@@ -130,15 +148,42 @@ impl TestApp {
             role,
             privileges: privileges.iter().map(|p| p.to_string()).collect(),
         };
-        identity::create_account(&self.store, &spec, self.clock.now())
+        Accounts::new(self.store.clone(), self.clock.clone())
+            .create(&spec)
             .await
             .expect("account created")
+            .to_string()
+    }
+
+    /// The stored row of a token of the owner's registry, read from the store.
+    pub async fn stored_token(&self, registry: &str, token: &str) -> Option<RegistryTokenRecord> {
+        let contract = ContractNumber::new(OWNER_CONTRACT).unwrap();
+        let registry = RegistryId::parse("registry", registry).unwrap();
+        let token = TokenId::parse("token", token).unwrap();
+        self.store
+            .find_registry_token(contract, &registry, &token)
+            .await
+            .unwrap()
+    }
+
+    /// Requests made as the first owner (Basic auth).
+    pub fn as_owner(&self) -> Session<'_> {
+        self.as_user(OWNER_EMAIL, OWNER_PASSWORD)
+    }
+
+    /// Requests made as `email` with `password` (Basic auth).
+    pub fn as_user<'a>(&'a self, email: &'a str, password: &'a str) -> Session<'a> {
+        Session {
+            app: self,
+            email,
+            password,
+        }
     }
 
     /// GET `path` as the first owner; answers the JSON body, whatever the status.
     pub async fn owner_json(&self, path: &str) -> Value {
-        self.get(path)
-            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        self.as_owner()
+            .get(path)
             .send()
             .await
             .expect("request sent")
@@ -206,45 +251,42 @@ fn uuid_like() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Asserts the status and the IONOS error body; answers the message.
-pub async fn expect_error(response: Response, status: StatusCode) -> String {
-    assert_eq!(response.status(), status, "unexpected status");
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    assert!(
-        content_type.starts_with("application/json"),
-        "error content type {content_type}"
-    );
-    let body: Value = response.json().await.expect("error body is JSON");
-    assert_eq!(body["httpStatus"], status.as_u16(), "httpStatus in {body}");
-    let messages = body["messages"].as_array().expect("messages array");
-    assert_eq!(messages.len(), 1, "one message in {body}");
-    assert!(
-        messages[0]["errorCode"]
-            .as_str()
-            .is_some_and(|c| !c.is_empty())
-    );
-    let message = messages[0]["message"].as_str().expect("message").to_owned();
-    assert!(!message.is_empty());
-    message
+/// Requests to the app with one account's Basic credentials.
+pub struct Session<'a> {
+    app: &'a TestApp,
+    email: &'a str,
+    password: &'a str,
 }
 
-/// The decoded header and claims of a JWT, without verification.
-pub fn jwt_parts(token: &str) -> (Value, Value) {
-    let mut parts = token.split('.');
-    let header = URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
-    let claims = URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
-    (
-        serde_json::from_slice(&header).unwrap(),
-        serde_json::from_slice(&claims).unwrap(),
-    )
-}
+impl Session<'_> {
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.app
+            .client
+            .request(method, self.app.url(path))
+            .basic_auth(self.email, Some(self.password))
+    }
 
-/// The token id (the JWT header's `kid`).
-pub fn token_id(token: &str) -> String {
-    jwt_parts(token).0["kid"].as_str().unwrap().to_owned()
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.request(Method::GET, path)
+    }
+
+    pub fn post(&self, path: &str) -> RequestBuilder {
+        self.request(Method::POST, path)
+    }
+
+    pub fn put(&self, path: &str) -> RequestBuilder {
+        self.request(Method::PUT, path)
+    }
+
+    pub fn patch(&self, path: &str) -> RequestBuilder {
+        self.request(Method::PATCH, path)
+    }
+
+    pub fn delete(&self, path: &str) -> RequestBuilder {
+        self.request(Method::DELETE, path)
+    }
+
+    pub fn head(&self, path: &str) -> RequestBuilder {
+        self.request(Method::HEAD, path)
+    }
 }

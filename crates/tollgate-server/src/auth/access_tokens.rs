@@ -9,12 +9,14 @@
 //! the store lookup instead of an ECDSA verification.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tollgate_api::account::{AuthTokenId, Role, UserId};
+use tollgate_api::auth::ContractNumber;
 
 use crate::cache::ExpiringCache;
+use crate::clock::Clock;
 use crate::jwt::{self, JwtError, Verified};
 use crate::keys::KeyRing;
 use crate::store::{AuthTokenRecord, BearerLookup, Membership, Store, StoreError};
@@ -38,8 +40,8 @@ pub struct Claims {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Identity {
-    pub contract_number: i32,
-    pub role: String,
+    pub contract_number: ContractNumber,
+    pub role: Role,
     pub user_id: String,
 }
 
@@ -68,9 +70,9 @@ impl std::fmt::Display for BearerError {
     }
 }
 
-/// How many verified signatures are remembered, and for how long.
+/// How many verified signatures are remembered, and for how long (seconds).
 const VERIFIED_CAPACITY: usize = 20_000;
-const VERIFIED_TTL: Duration = Duration::from_secs(300);
+const VERIFIED_TTL: i64 = 300;
 
 /// Issues and checks access tokens with the Auth API keys.
 pub struct AccessTokens {
@@ -82,20 +84,16 @@ pub struct AccessTokens {
 }
 
 impl AccessTokens {
-    pub fn new(keys: KeyRing, issuer: String) -> Self {
+    pub fn new(keys: KeyRing, issuer: String, clock: Arc<dyn Clock>) -> Self {
         Self {
             keys,
             issuer,
-            verified: ExpiringCache::new(VERIFIED_CAPACITY, VERIFIED_TTL),
+            verified: ExpiringCache::new(VERIFIED_CAPACITY, VERIFIED_TTL, clock),
         }
     }
 
     pub fn keys(&self) -> &KeyRing {
         &self.keys
-    }
-
-    pub fn issuer(&self) -> &str {
-        &self.issuer
     }
 
     /// Mints a token for `user_id` in `membership`'s contract, valid `ttl`
@@ -104,7 +102,7 @@ impl AccessTokens {
     /// The caller must store the record before handing out the JWT.
     pub fn issue(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         membership: &Membership,
         ttl: u32,
         not_after: Option<i64>,
@@ -116,22 +114,22 @@ impl AccessTokens {
         let expires_at = not_after.map_or(lifetime_end, |end| end.min(lifetime_end));
         let claims = Claims {
             iss: self.issuer.clone(),
-            sub: user_id.to_owned(),
+            sub: user_id.to_string(),
             iat: now,
             nbf: now,
             exp: expires_at,
             jti: id.clone(),
             identity: Identity {
-                contract_number: membership.contract_number,
-                role: membership.role.clone(),
-                user_id: user_id.to_owned(),
+                contract_number: membership.contract,
+                role: membership.role,
+                user_id: user_id.to_string(),
             },
         };
         let jwt = jwt::encode(&key, &id, &claims);
         let record = AuthTokenRecord {
-            id,
-            user_id: user_id.to_owned(),
-            contract_number: membership.contract_number,
+            id: AuthTokenId::from(id),
+            user_id: user_id.clone(),
+            contract: membership.contract,
             signing_key_id: key.id().to_owned(),
             created_at: now,
             expires_at,
@@ -178,8 +176,8 @@ impl AccessTokens {
             .await
             .map_err(BearerError::Store)?
             .ok_or(BearerError::Revoked)?;
-        if lookup.token.user_id != claims.sub
-            || lookup.token.contract_number != claims.identity.contract_number
+        if lookup.token.user_id.as_str() != claims.sub
+            || lookup.token.contract != claims.identity.contract_number
         {
             return Err(BearerError::Revoked);
         }

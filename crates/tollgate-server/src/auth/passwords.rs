@@ -10,7 +10,6 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -20,6 +19,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 use crate::cache::ExpiringCache;
+use crate::clock::Clock;
 use crate::store::UserRecord;
 
 /// Hashes a password with argon2id and a fresh random salt (PHC string).
@@ -74,8 +74,8 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password(&crate::secrets::random_secret(24)).unwrap_or_default())
 }
 
-/// How long a verified password is remembered, and how many are.
-const VERIFIED_PASSWORD_TTL: Duration = Duration::from_secs(60);
+/// How long a verified password is remembered (seconds), and how many are.
+const VERIFIED_PASSWORD_TTL: i64 = 60;
 const VERIFIED_PASSWORD_CAPACITY: usize = 10_000;
 
 /// Verifies passwords, remembering correct ones briefly so that a client
@@ -124,22 +124,22 @@ impl Drop for Running {
     }
 }
 
-impl Default for PasswordCheck {
-    fn default() -> Self {
+impl PasswordCheck {
+    /// A check that remembers correct passwords by `clock`, and runs at most
+    /// one argon2id computation per core at once.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
         let mut key = [0u8; 32];
         OsRng.fill_bytes(&mut key);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             key,
-            verified: ExpiringCache::new(VERIFIED_PASSWORD_CAPACITY, VERIFIED_PASSWORD_TTL),
+            verified: ExpiringCache::new(VERIFIED_PASSWORD_CAPACITY, VERIFIED_PASSWORD_TTL, clock),
             permits: Arc::new(Semaphore::new(cores)),
             memory: Arc::new(Mutex::new(Vec::new())),
             running: Arc::default(),
         }
     }
-}
 
-impl PasswordCheck {
     /// Whether `password` is the password of `user` (`None`: unknown account,
     /// verified against a dummy hash so that both cost the same).
     pub async fn verify(&self, email: &str, user: Option<&UserRecord>, password: &str) -> bool {

@@ -34,7 +34,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                         "payload-too-large",
                         format!(
                             "the request body is larger than {} bytes",
-                            super::BODY_LIMIT_BYTES
+                            crate::http::BODY_LIMIT_BYTES
                         ),
                     )
                 } else {

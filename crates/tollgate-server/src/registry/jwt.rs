@@ -12,16 +12,16 @@
 //! for; both are re-checked on every use, so it dies with that credential.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
+use super::access::Access;
 use crate::cache::ExpiringCache;
+use crate::clock::Clock;
 use crate::jwt;
 use crate::keys::KeyRing;
-use crate::registry_access::Access;
 use crate::secrets;
 use crate::store::LoginToken;
 
@@ -86,15 +86,17 @@ pub struct RegistryTokenIssuer {
 }
 
 impl RegistryTokenIssuer {
-    pub fn new(keys: KeyRing, issuer: String, lifetime_seconds: i64) -> Self {
+    pub fn new(
+        keys: KeyRing,
+        issuer: String,
+        lifetime_seconds: i64,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             keys,
             issuer,
             lifetime_seconds,
-            recent: ExpiringCache::new(
-                REUSE_CAPACITY,
-                Duration::from_secs(REUSE_SECONDS.unsigned_abs()),
-            ),
+            recent: ExpiringCache::new(REUSE_CAPACITY, REUSE_SECONDS, clock),
         }
     }
 
@@ -123,7 +125,7 @@ impl RegistryTokenIssuer {
             .map_or(lifetime_end, |at| at.min(lifetime_end));
         let claims = AccessClaims {
             iss: self.issuer.clone(),
-            sub: token.name.clone(),
+            sub: token.name.to_string(),
             aud: service.to_owned(),
             exp: expires_at,
             nbf: now,
@@ -151,13 +153,13 @@ impl RegistryTokenIssuer {
             });
         let claims = RefreshClaims {
             iss: self.issuer.clone(),
-            sub: token.name.clone(),
+            sub: token.name.to_string(),
             aud: service.to_owned(),
             exp: now + lifetime,
             iat: now,
             jti: secrets::random_secret(16),
             token_use: "refresh".into(),
-            tid: token.id.clone(),
+            tid: token.id.to_string(),
             cred: secrets::credential_fingerprint(&token.password_digest),
         };
         let key = self.keys.active();
@@ -193,8 +195,8 @@ fn grant_digest(token: &LoginToken, service: &str, access: &[Access], key_id: &s
         hasher.update((bytes.len() as u64).to_be_bytes());
         hasher.update(bytes);
     };
-    field(token.id.as_bytes());
-    field(token.name.as_bytes());
+    field(token.id.as_str().as_bytes());
+    field(token.name.as_str().as_bytes());
     field(&token.settings.expires_at.unwrap_or(i64::MAX).to_be_bytes());
     field(service.as_bytes());
     field(key_id.as_bytes());

@@ -1,0 +1,130 @@
+//! The registry token service: `/registry/token`, where registries send
+//! `docker login`, push and pull, and `/registry/certs.pem`, the bundle
+//! they verify its JWTs with. Every error answer is in Docker's format,
+//! `{"errors": [{"code", "message"}]}` ([`TokenError`]), also the answers
+//! the framework makes itself and a panic turned into a 500.
+
+mod token;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde::Serialize;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use super::AppState;
+
+/// The routes of the token service, with its own error rendering.
+pub fn routes() -> Router<Arc<AppState>> {
+    token::routes()
+        .layer(CatchPanicLayer::custom(panic_to_500))
+        .layer(axum::middleware::from_fn(complete_errors))
+}
+
+/// An error in Docker's token format.
+#[derive(Debug)]
+pub struct TokenError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl TokenError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", message)
+    }
+
+    fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message)
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorsBody<'a> {
+    errors: [ErrorEntry<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct ErrorEntry<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for TokenError {
+    fn into_response(self) -> Response {
+        let body = ErrorsBody {
+            errors: [ErrorEntry {
+                code: self.code,
+                message: &self.message,
+            }],
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Basic realm="tollgate registry token service""#),
+            );
+        }
+        response
+    }
+}
+
+/// Gives every 4xx/5xx the framework answered without a JSON body (a 405,
+/// a 413) Docker's error format.
+async fn complete_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.as_u16() < 400 || is_json {
+        return response;
+    }
+    let error = match status {
+        StatusCode::METHOD_NOT_ALLOWED => TokenError::new(
+            status,
+            "UNSUPPORTED",
+            "use GET with Basic credentials, or POST with an OAuth2 form",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            TokenError::new(status, "INVALID_REQUEST", "the request body is too large")
+        }
+        s if s.is_server_error() => TokenError::new(
+            s,
+            "UNAVAILABLE",
+            "the token service failed to handle the request; try again later",
+        ),
+        s => TokenError::new(s, "INVALID_REQUEST", "the request could not be understood"),
+    };
+    error.into_response()
+}
+
+/// Turns a panic in a handler into a logged 500 in Docker's format.
+fn panic_to_500(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
+    tracing::error!(
+        "token service handler panicked: {}",
+        super::ionos::panic_message(&panic)
+    );
+    TokenError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "UNAVAILABLE",
+        "the token service failed to handle the request; try again later",
+    )
+    .into_response()
+}

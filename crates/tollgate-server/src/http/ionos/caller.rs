@@ -1,0 +1,121 @@
+//! Who is calling the IONOS APIs, for which contract: thin extractors over
+//! the authentication gate.
+//!
+//! `Authorization: Basic` is an account's e-mail and password,
+//! `Authorization: Bearer` an access token; `X-Contract-Number` names the
+//! contract. The extractors only read headers into a credential, hand it to
+//! [`crate::auth::gate::Authenticator`], and render a refusal as the IONOS
+//! error; the rules are the gate's.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use tollgate_api::auth::{CONTRACT_HEADER, ContractNumber};
+
+use super::error::ApiError;
+use crate::auth::Member;
+use crate::auth::gate::{AccessToken, AccountPassword};
+use crate::http::AppState;
+use crate::http::basic;
+use crate::registry::Manager;
+
+/// An authenticated member acting within one contract.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Member);
+
+/// A member allowed to manage the registries of their contract: its owner,
+/// its admins, and users holding `accessAndManageRegistries`. Anyone else
+/// authenticated is refused with 403 (before the body is read).
+#[derive(Debug, Clone)]
+pub struct RegistryManager(pub Manager);
+
+impl FromRequestParts<Arc<AppState>> for RegistryManager {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let Caller(member) = Caller::from_request_parts(parts, state).await?;
+        Ok(RegistryManager(Manager::try_from(member)?))
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let contract = requested_contract(&parts.headers)?;
+        let client = client_address(parts);
+        let authorization = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "authentication required: send Authorization: Basic <base64(email:password)> or Bearer <token>",
+                )
+            })?
+            .to_str()
+            .map_err(|_| ApiError::unauthorized("the Authorization header is not valid text"))?;
+        let (scheme, credentials) = basic::split_authorization(authorization).ok_or_else(|| {
+            ApiError::unauthorized(
+                "the Authorization header must be \"Basic ...\" or \"Bearer ...\"",
+            )
+        })?;
+        let member = if scheme.eq_ignore_ascii_case("basic") {
+            let (email, password) = basic::decode(credentials).ok_or_else(|| {
+                ApiError::unauthorized(
+                    "malformed Basic credentials: expected base64(email:password)",
+                )
+            })?;
+            let credential = AccountPassword {
+                email: &email,
+                password: &password,
+                contract,
+            };
+            state.gate.authenticate(credential, client).await?
+        } else if scheme.eq_ignore_ascii_case("bearer") {
+            let credential = AccessToken {
+                token: credentials,
+                contract,
+            };
+            state.gate.authenticate(credential, client).await?
+        } else {
+            return Err(ApiError::unauthorized(format!(
+                "unsupported authorization scheme {:?}: use Basic or Bearer",
+                scheme.chars().take(16).collect::<String>()
+            )));
+        };
+        Ok(Caller(member))
+    }
+}
+
+/// The TCP peer's address.
+fn client_address(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
+}
+
+/// The contract named in `X-Contract-Number`, if any.
+fn requested_contract(headers: &HeaderMap) -> Result<Option<ContractNumber>, ApiError> {
+    let Some(value) = headers.get(CONTRACT_HEADER) else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| {
+        ApiError::bad_request(format!(
+            "{CONTRACT_HEADER} must be a positive 32-bit integer"
+        ))
+    })?;
+    text.parse::<ContractNumber>()
+        .map(Some)
+        .map_err(|e| ApiError::bad_request(e.to_string()))
+}

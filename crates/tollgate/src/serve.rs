@@ -1,0 +1,136 @@
+//! `tollgate serve`: the settings from flags and the environment, the first
+//! owner account announced once, and the service run until a signal.
+
+use std::sync::Arc;
+
+use tollgate_server::auth::accounts::{BootstrapAdmin, CreatedAdmin};
+use tollgate_server::clock::SystemClock;
+use tollgate_server::config::{
+    DEFAULT_DATABASE_URL, DEFAULT_ISSUER, DEFAULT_LISTEN, DEFAULT_LOCATIONS,
+    DEFAULT_REGISTRY_DOMAIN, DEFAULT_REGISTRY_ISSUER, DEFAULT_REGISTRY_NAME_QUARANTINE_DAYS,
+    DEFAULT_REGISTRY_TOKEN_TTL,
+};
+use tollgate_server::{Application, Config};
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TOLLGATE_LISTEN", default_value = DEFAULT_LISTEN)]
+    listen: String,
+    /// Database URL: sqlite://FILE (embedded) or postgres://USER@HOST/DB.
+    #[arg(long, env = "TOLLGATE_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database: String,
+    /// Base URL of every href (default: http:// + the listen address).
+    #[arg(long, env = "TOLLGATE_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// The `iss` of access tokens; every node of one deployment uses the same.
+    #[arg(long, env = "TOLLGATE_ISSUER", default_value = DEFAULT_ISSUER)]
+    issuer: String,
+    /// Registries get the hostname <name>.<domain>.
+    #[arg(long, env = "TOLLGATE_REGISTRY_DOMAIN", default_value = DEFAULT_REGISTRY_DOMAIN)]
+    registry_domain: String,
+    /// Comma-separated location ids a registry may be created in.
+    #[arg(long, env = "TOLLGATE_LOCATIONS", value_delimiter = ',', default_value = DEFAULT_LOCATIONS)]
+    locations: Vec<String>,
+    /// The `iss` of registry JWTs (the registry's auth.token.issuer).
+    #[arg(long, env = "TOLLGATE_REGISTRY_ISSUER", default_value = DEFAULT_REGISTRY_ISSUER)]
+    registry_issuer: String,
+    /// Lifetime of registry JWTs in seconds (10..=3600).
+    #[arg(long, env = "TOLLGATE_REGISTRY_TOKEN_TTL", default_value_t = DEFAULT_REGISTRY_TOKEN_TTL)]
+    registry_token_ttl: i64,
+    /// Days a deleted registry's name stays reserved for its contract (0: free at once).
+    #[arg(long, env = "TOLLGATE_REGISTRY_NAME_QUARANTINE_DAYS", default_value_t = DEFAULT_REGISTRY_NAME_QUARANTINE_DAYS)]
+    registry_name_quarantine_days: u32,
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TOLLGATE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let config = Config {
+        listen: args.listen,
+        database_url: args.database,
+        public_url: args.public_url,
+        issuer: args.issuer,
+        registry_domain: args.registry_domain,
+        registry_issuer: args.registry_issuer,
+        registry_token_ttl: args.registry_token_ttl,
+        registry_name_quarantine_days: args.registry_name_quarantine_days,
+        locations: args
+            .locations
+            .into_iter()
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .collect(),
+        bootstrap: BootstrapAdmin {
+            email: non_empty_env("TOLLGATE_ADMIN_EMAIL"),
+            password: non_empty_env("TOLLGATE_ADMIN_PASSWORD"),
+            contract: non_empty_env("TOLLGATE_ADMIN_CONTRACT")
+                .map(|c| c.parse::<i32>())
+                .transpose()
+                .map_err(|_| {
+                    anyhow::anyhow!("TOLLGATE_ADMIN_CONTRACT must be a positive 32-bit integer")
+                })?,
+        },
+    };
+    let app = Application::build(config, Arc::new(SystemClock)).await?;
+    if let Some(admin) = app.created_admin() {
+        announce_admin(admin, app.public_url());
+    }
+    tracing::info!(
+        "tollgate listening on {} (public URL {})",
+        app.address(),
+        app.public_url()
+    );
+    app.run_until(shutdown_signal()).await?;
+    tracing::info!("tollgate stopped");
+    Ok(())
+}
+
+fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Shows the first owner account once, on standard output, apart from the logs.
+fn announce_admin(admin: &CreatedAdmin, public_url: &str) {
+    println!("================================================================");
+    println!("Tollgate created the first owner account on this empty store:");
+    println!("  e-mail:   {}", admin.email);
+    match &admin.generated_password {
+        Some(password) => println!("  password: {password}   (shown only this once)"),
+        None => println!("  password: (from TOLLGATE_ADMIN_PASSWORD)"),
+    }
+    println!("  contract: {}", admin.contract);
+    println!(
+        "Try: curl -u '{}:PASSWORD' {public_url}/auth/v1/tokens/generate",
+        admin.email
+    );
+    println!("================================================================");
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,49 @@
+//! Assertions and decoders every test shares.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+
+/// Asserts the status and the IONOS error body; answers the message.
+pub async fn expect_error(response: Response, status: StatusCode) -> String {
+    assert_eq!(response.status(), status, "unexpected status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/json"),
+        "error content type {content_type}"
+    );
+    let body: Value = response.json().await.expect("error body is JSON");
+    assert_eq!(body["httpStatus"], status.as_u16(), "httpStatus in {body}");
+    let messages = body["messages"].as_array().expect("messages array");
+    assert_eq!(messages.len(), 1, "one message in {body}");
+    assert!(
+        messages[0]["errorCode"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty())
+    );
+    let message = messages[0]["message"].as_str().expect("message").to_owned();
+    assert!(!message.is_empty());
+    message
+}
+
+/// The decoded header and claims of a JWT, without verification.
+pub fn jwt_parts(token: &str) -> (Value, Value) {
+    let mut parts = token.split('.');
+    let header = URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
+    let claims = URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
+    (
+        serde_json::from_slice(&header).unwrap(),
+        serde_json::from_slice(&claims).unwrap(),
+    )
+}
+
+/// The token id (the JWT header's `kid`).
+pub fn token_id(token: &str) -> String {
+    jwt_parts(token).0["kid"].as_str().unwrap().to_owned()
+}

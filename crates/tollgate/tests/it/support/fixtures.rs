@@ -1,0 +1,78 @@
+//! Registries and registry tokens made through the API, as the tests' first owner.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::{REGISTRY_DOMAIN, TestApp};
+
+/// The Container Registry API's base path.
+pub const CR: &str = "/containerregistries";
+
+/// Creates a registry as the owner; answers its id.
+pub async fn create_registry(app: &TestApp, name: &str) -> String {
+    let response = app
+        .as_owner()
+        .post(&format!("{CR}/registries"))
+        .json(&json!({"properties": {"name": name, "location": "de/fra"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// A registry with one token; answers (registry id, service, token id, password).
+pub async fn registry_with_token(
+    app: &TestApp,
+    registry: &str,
+    token: &str,
+    scopes: Value,
+) -> (String, String, String, String) {
+    let id = create_registry(app, registry).await;
+    let (token_id, password) = create_token(app, &id, token, scopes).await;
+    (
+        id,
+        format!("{registry}.{REGISTRY_DOMAIN}"),
+        token_id,
+        password,
+    )
+}
+
+/// Creates a token in a registry as the owner; answers (token id, password).
+pub async fn create_token(
+    app: &TestApp,
+    registry_id: &str,
+    name: &str,
+    scopes: Value,
+) -> (String, String) {
+    let created: Value = app
+        .as_owner()
+        .post(&format!("{CR}/registries/{registry_id}/tokens"))
+        .json(&json!({"properties": {"name": name, "scopes": scopes}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let password = created["properties"]["credentials"]["password"]
+        .as_str()
+        .unwrap();
+    (
+        created["id"].as_str().unwrap().to_owned(),
+        password.to_owned(),
+    )
+}
+
+/// Changes a token as the owner; asserts the 200.
+pub async fn patch_token(app: &TestApp, registry: &str, token: &str, body: Value) {
+    let response = app
+        .as_owner()
+        .patch(&format!("{CR}/registries/{registry}/tokens/{token}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
