@@ -98,7 +98,14 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        let email = Self::normalise(s);
+        Self::parse_owned(Self::normalise(s))
+    }
+
+    /// Like [`Self::parse`], keeping the string when it is normalised
+    /// already (as every stored e-mail is).
+    pub fn parse_owned(s: String) -> Result<Self, ParseError> {
+        let normalised = s.trim().len() == s.len() && !s.chars().any(char::is_uppercase);
+        let email = if normalised { s } else { Self::normalise(&s) };
         let ok = email.len() <= 254
             && !email.contains([':', ' ', '\t', '\r', '\n'])
             && email

@@ -17,7 +17,9 @@ pub struct Jwt {
     pub token: String,
 }
 
-/// `Token`: one access token as listed; never the JWT itself.
+/// `Token`: one access token as listed; never the JWT itself. Tollgate's
+/// extension fields `lastUsedDate` and `lastUsedFrom`, which the official
+/// SDKs ignore, are left out until the token was used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Token {
@@ -25,6 +27,10 @@ pub struct Token {
     pub href: String,
     pub created_date: String,
     pub expiration_date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_from: Option<String>,
 }
 
 /// `Tokens`: the answer of `GET /tokens`.
@@ -197,6 +203,8 @@ mod tests {
             href: "h".into(),
             created_date: "c".into(),
             expiration_date: "e".into(),
+            last_used_date: None,
+            last_used_from: None,
         };
         let json = serde_json::to_value(&token).unwrap();
         assert_eq!(

@@ -185,7 +185,10 @@ pub struct Credentials {
 }
 
 /// `TokenProperties` as answered; `expiryDate` is `null` for a token that
-/// never expires (the document makes it nullable).
+/// never expires (the document makes it nullable). Tollgate's extension
+/// fields, which the official SDKs ignore, are left out when they have no
+/// value: when and from where the token was last used, and until when its
+/// password from before a rotation still works.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenProperties {
@@ -194,6 +197,12 @@ pub struct TokenProperties {
     pub expiry_date: Option<String>,
     pub scopes: Vec<Scope>,
     pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_password_valid_until: Option<String>,
 }
 
 /// `TokenResponse` (also `PostTokenOutput`, `PutTokenOutput`).
@@ -275,6 +284,19 @@ pub struct PatchTokenInput {
         skip_serializing_if = "Option::is_none"
     )]
     pub status: Option<String>,
+}
+
+/// The body of Tollgate's extension `POST .../tokens/{tokenId}/rotate`:
+/// how long the previous password keeps working (default 0: it stops at once).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RotateTokenInput {
+    #[serde(
+        default,
+        deserialize_with = "strict::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub grace_period_seconds: Option<i64>,
 }
 
 /// `Location`.

@@ -23,10 +23,19 @@ macro_rules! uuid_id {
             /// Parses a path parameter: a UUID in its canonical hyphenated
             /// form (any case), answered in lower case.
             pub fn parse(field: &str, raw: &str) -> Result<Self, ParseError> {
-                canonical_uuid(raw).map(Self).ok_or_else(|| {
+                Self::parse_owned(field, raw.to_owned())
+            }
+
+            /// Like [`Self::parse`], keeping the string when it is already
+            /// canonical (as every stored id is).
+            pub fn parse_owned(field: &str, raw: String) -> Result<Self, ParseError> {
+                if is_canonical_lower_uuid(&raw) {
+                    return Ok(Self(raw));
+                }
+                canonical_uuid(&raw).map(Self).ok_or_else(|| {
                     ParseError::new(format!(
                         "{field} {:?} is not a UUID such as 046b6c7f-0b8a-43b9-b35d-6489e6daee91",
-                        truncate(raw)
+                        truncate(&raw)
                     ))
                 })
             }
@@ -59,6 +68,15 @@ uuid_id!(
     TokenId
 );
 
+/// Whether `raw` is a UUID in lower-case 8-4-4-4-12 form already.
+fn is_canonical_lower_uuid(raw: &str) -> bool {
+    raw.len() == 36
+        && raw.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        })
+}
+
 /// `raw` in lower case if it is a UUID in the 8-4-4-4-12 hyphenated form.
 fn canonical_uuid(raw: &str) -> Option<String> {
     let hyphenated = raw.len() == 36 && raw.bytes().filter(|b| *b == b'-').count() == 4;
@@ -74,6 +92,11 @@ pub struct RegistryName(String);
 
 impl RegistryName {
     pub fn parse(field: &str, s: &str) -> Result<Self, ParseError> {
+        Self::parse_owned(field, s.to_owned())
+    }
+
+    /// Like [`Self::parse`], keeping the string.
+    pub fn parse_owned(field: &str, s: String) -> Result<Self, ParseError> {
         let b = s.as_bytes();
         let ok = (3..=63).contains(&b.len())
             && b[0].is_ascii_lowercase()
@@ -81,11 +104,11 @@ impl RegistryName {
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
             && b[b.len() - 1] != b'-';
         if ok {
-            Ok(Self(s.to_owned()))
+            Ok(Self(s))
         } else {
             Err(ParseError::new(format!(
                 "{field} {:?} is not a valid registry name: 3 to 63 characters a-z, 0-9 or -, starting with a letter and ending with a letter or digit",
-                truncate(s)
+                truncate(&s)
             )))
         }
     }
@@ -101,17 +124,22 @@ pub struct TokenName(String);
 
 impl TokenName {
     pub fn parse(field: &str, s: &str) -> Result<Self, ParseError> {
+        Self::parse_owned(field, s.to_owned())
+    }
+
+    /// Like [`Self::parse`], keeping the string.
+    pub fn parse_owned(field: &str, s: String) -> Result<Self, ParseError> {
         let b = s.as_bytes();
         let ok = (2..=63).contains(&b.len())
             && b[0].is_ascii_alphabetic()
             && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
             && b[b.len() - 1] != b'-';
         if ok {
-            Ok(Self(s.to_owned()))
+            Ok(Self(s))
         } else {
             Err(ParseError::new(format!(
                 "{field} {:?} is not a valid token name: 2 to 63 characters A-Z, a-z, 0-9 or -, starting with a letter and ending with a letter or digit",
-                truncate(s)
+                truncate(&s)
             )))
         }
     }
@@ -358,6 +386,31 @@ pub fn parse_date_time(field: &str, s: &str) -> Result<i64, ParseError> {
     }
 }
 
+/// How long a rotated registry token's previous password keeps working:
+/// from 0 (it stops at once) to 7 days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GracePeriod(i64);
+
+impl GracePeriod {
+    /// Seven days.
+    pub const MAX_SECONDS: i64 = 7 * 24 * 3600;
+
+    pub fn parse(field: &str, seconds: i64) -> Result<Self, ParseError> {
+        if (0..=Self::MAX_SECONDS).contains(&seconds) {
+            Ok(Self(seconds))
+        } else {
+            Err(ParseError::new(format!(
+                "{field} must be between 0 and {} seconds (7 days), got {seconds}",
+                Self::MAX_SECONDS
+            )))
+        }
+    }
+
+    pub fn seconds(self) -> i64 {
+        self.0
+    }
+}
+
 /// The `offset` of a token list: a non-negative integer.
 pub fn parse_offset(s: &str) -> Result<u64, ParseError> {
     s.parse::<u64>()
@@ -517,6 +570,14 @@ mod tests {
             assert!(TokenId::parse("id", bad).is_err(), "{bad}");
         }
         assert_ne!(TokenId::generate(), TokenId::generate());
+    }
+
+    #[test]
+    fn grace_periods_last_at_most_a_week() {
+        assert_eq!(GracePeriod::parse("g", 0).unwrap().seconds(), 0);
+        assert_eq!(GracePeriod::parse("g", 604_800).unwrap().seconds(), 604_800);
+        assert!(GracePeriod::parse("g", 604_801).is_err());
+        assert!(GracePeriod::parse("g", -1).is_err());
     }
 
     #[test]

@@ -65,6 +65,11 @@ pub struct RepositoryPattern(String);
 
 impl RepositoryPattern {
     pub fn parse(field: &str, s: &str) -> Result<Self, ParseError> {
+        Self::parse_owned(field, s.to_owned())
+    }
+
+    /// Like [`Self::parse`], keeping the string.
+    pub fn parse_owned(field: &str, s: String) -> Result<Self, ParseError> {
         let ok = !s.is_empty()
             && s.len() <= MAX_LEN
             && s.bytes()
@@ -73,11 +78,11 @@ impl RepositoryPattern {
             && !s.ends_with('/')
             && !s.contains("//");
         if ok {
-            Ok(Self(s.to_owned()))
+            Ok(Self(s))
         } else {
             Err(ParseError::new(format!(
                 "{field} {:?} is not a repository name or pattern: use a-z, 0-9, '.', '_', '-', '/' between path components, and '*' as a wildcard",
-                truncate(s)
+                truncate(&s)
             )))
         }
     }

@@ -6,6 +6,7 @@ use tollgate_api::account::{AuthTokenId, Role, UserId};
 use tollgate_api::auth::ContractNumber;
 use tollgate_api::registry_rules::{RegistryId, RegistryName, TokenId, TokenName, TokenStatus};
 use tollgate_api::repository::{Action, RepositoryPattern, ScopeRule};
+use tollgate_server::audit::Event;
 use tollgate_server::auth::accounts::{AccountSpec, Accounts};
 use tollgate_server::clock::SystemClock;
 use tollgate_server::keys::AUTH_KEYS;
@@ -68,19 +69,29 @@ pub async fn base(store: &Store, now: i64) -> anyhow::Result<Seeded> {
                     stamps: Stamps::created(&change(&user_id, now)),
                 },
                 now,
+                &Event::by_operator(
+                    Some(contract()),
+                    now,
+                    "registry.created",
+                    ("registry", id.as_str()),
+                    serde_json::json!({"seeded": true}),
+                ),
             )
             .await?;
         ids.push(id);
     }
     let reader_password = secrets::registry_token_password();
     store
-        .insert_registry_token(&token(
-            &ids[0],
-            READER,
-            &secrets::digest(&reader_password),
-            &user_id,
-            now,
-        ))
+        .insert_registry_tokens(
+            &[token(
+                &ids[0],
+                READER,
+                &secrets::digest(&reader_password),
+                &user_id,
+                now,
+            )],
+            &[],
+        )
         .await?;
     let [list_registry, write_registry] = <[RegistryId; 2]>::try_from(ids)
         .map_err(|_| anyhow::anyhow!("two registries were seeded"))?;
@@ -114,6 +125,8 @@ fn token(
                 .collect(),
         },
         stamps: Stamps::created(&change(user_id, now)),
+        last_use: Default::default(),
+        previous_valid_until: None,
     }
 }
 
@@ -140,7 +153,7 @@ pub async fn registry_tokens(
                 )
             })
             .collect();
-        store.insert_registry_tokens(&batch).await?;
+        store.insert_registry_tokens(&batch, &[]).await?;
         start = end;
     }
     Ok(())
@@ -170,6 +183,7 @@ pub async fn auth_tokens(
                 signing_key_id: key.id.clone(),
                 created_at: now,
                 expires_at: now + 31_536_000,
+                last_use: Default::default(),
             })
             .collect();
         store.insert_auth_tokens(&batch).await?;

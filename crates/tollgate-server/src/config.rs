@@ -4,6 +4,7 @@
 //! build one directly. Defaults live here so both agree.
 
 use crate::auth::accounts::BootstrapAdmin;
+use crate::auth::throttle::ThrottleSettings;
 
 /// Where to listen when nothing is said.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -30,6 +31,13 @@ pub const DEFAULT_REGISTRY_TOKEN_TTL: i64 = 300;
 /// contract when nothing is said.
 pub const DEFAULT_REGISTRY_NAME_QUARANTINE_DAYS: u32 = 30;
 
+/// How often token uses are written, in seconds, when nothing is said: a
+/// crash loses at most this much (and at most a minute per token).
+pub const DEFAULT_LAST_USE_FLUSH_SECONDS: u64 = 10;
+
+/// How many days audit events are kept when nothing is said.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 90;
+
 /// Everything [`crate::Application::build`] needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -54,6 +62,15 @@ pub struct Config {
     /// contract: registries that served it may still trust JWTs for that
     /// hostname, so no other contract may take it over meanwhile.
     pub registry_name_quarantine_days: u32,
+    /// How wrong passwords are throttled.
+    pub throttle: ThrottleSettings,
+    /// How many days audit events are kept.
+    pub audit_retention_days: u32,
+    /// How often noted token uses are written to the store, in seconds.
+    pub last_use_flush_seconds: u64,
+    /// Peers (addresses or CIDRs) whose `X-Forwarded-For` names the client:
+    /// the proxies in front of this service. Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<String>,
     /// The first owner account, created only on an empty store.
     pub bootstrap: BootstrapAdmin,
 }
@@ -70,6 +87,10 @@ impl Default for Config {
             registry_issuer: DEFAULT_REGISTRY_ISSUER.to_owned(),
             registry_token_ttl: DEFAULT_REGISTRY_TOKEN_TTL,
             registry_name_quarantine_days: DEFAULT_REGISTRY_NAME_QUARANTINE_DAYS,
+            throttle: ThrottleSettings::default(),
+            audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
+            last_use_flush_seconds: DEFAULT_LAST_USE_FLUSH_SECONDS,
+            trusted_proxies: Vec::new(),
             bootstrap: BootstrapAdmin::default(),
         }
     }

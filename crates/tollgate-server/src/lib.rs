@@ -6,7 +6,9 @@
 //!
 //! Modules, by domain:
 //! - [`auth`]: accounts, access tokens, passwords, and the one
-//!   authentication gate every credential passes through;
+//!   authentication gate every credential passes through, with throttling
+//!   and last use;
+//! - [`audit`]: the audit trail;
 //! - [`registry`]: registries and registry tokens as services, and the
 //!   registry token service's logins, grants and JWTs;
 //! - [`http`]: the surfaces (the IONOS APIs, the Docker token service,
@@ -17,6 +19,7 @@
 //! - [`secrets`], [`cache`], [`clock`], [`config`]: generated secrets and
 //!   digests, bounded expiring caches, injected time, settings.
 
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod clock;
@@ -34,11 +37,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tollgate_api::registry_rules::Subnet;
 
+use crate::audit::{AuditTrail, RefusalWriter};
 use crate::auth::access_tokens::AccessTokens;
 use crate::auth::accounts::{Accounts, CreatedAdmin};
-use crate::auth::gate::Authenticator;
+use crate::auth::gate::{Authenticator, GateParts};
+use crate::auth::last_use::LastUse;
 use crate::auth::passwords::PasswordCheck;
+use crate::auth::throttle::Throttle;
 use crate::auth::tokens::AuthTokens;
 use crate::clock::Clock;
 pub use crate::config::Config;
@@ -56,6 +63,9 @@ pub struct Application {
     state: Arc<AppState>,
     store: Store,
     passwords: Arc<PasswordCheck>,
+    last_use: Arc<LastUse>,
+    last_use_flush: std::time::Duration,
+    refusals: RefusalWriter,
     created_admin: Option<CreatedAdmin>,
 }
 
@@ -71,6 +81,7 @@ impl Application {
             !config.locations.is_empty(),
             "at least one registry location is needed"
         );
+        let trusted_proxies = trusted_proxies(&config.trusted_proxies)?;
         let store = Store::connect(&config.database_url).await?;
         let created_admin = Accounts::new(store.clone(), clock.clone())
             .bootstrap_owner(&config.bootstrap)
@@ -101,13 +112,24 @@ impl Application {
             clock.clone(),
         ));
         let passwords = Arc::new(PasswordCheck::new(clock.clone()));
-        let gate = Authenticator::new(
-            store.clone(),
-            clock.clone(),
-            passwords.clone(),
-            access_tokens.clone(),
-            RegistryLogins::new(store.clone(), registry_domain.clone(), registry_jwt.clone()),
-        );
+        let last_use = Arc::new(LastUse::new(clock.clone()));
+        let (audit, refusals) =
+            AuditTrail::new(store.clone(), clock.clone(), config.audit_retention_days);
+        let audit = Arc::new(audit);
+        let gate = Authenticator::new(GateParts {
+            store: store.clone(),
+            clock: clock.clone(),
+            passwords: passwords.clone(),
+            access_tokens: access_tokens.clone(),
+            registry_logins: RegistryLogins::new(
+                store.clone(),
+                registry_domain.clone(),
+                registry_jwt.clone(),
+            ),
+            throttle: Throttle::new(config.throttle, clock.clone()),
+            last_use: last_use.clone(),
+            trail: audit.clone(),
+        });
         let state = Arc::new(AppState {
             gate,
             auth_tokens: AuthTokens::new(store.clone(), clock.clone(), access_tokens.clone()),
@@ -124,12 +146,17 @@ impl Application {
             clock,
             public_url,
             registry_domain,
+            trusted_proxies,
+            audit,
         });
         Ok(Application {
             listener,
             state,
             store,
             passwords,
+            last_use,
+            last_use_flush: std::time::Duration::from_secs(config.last_use_flush_seconds.max(1)),
+            refusals,
             created_admin,
         })
     }
@@ -167,14 +194,25 @@ impl Application {
         self.created_admin.as_ref()
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
-    /// Signing keys are reloaded from the store every minute meanwhile, so
-    /// a rotation reaches every node without a restart.
+    /// Serves until `shutdown` completes, then finishes in-flight requests
+    /// and writes the last uses noted. Meanwhile, beside the requests:
+    /// signing keys are reloaded every minute (so a rotation reaches every
+    /// node without a restart), token uses and refused logins are written
+    /// in batches, and expired audit events are removed.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let reloader = tokio::spawn(reload_keys_periodically(self.state.clone()));
+        let background = [
+            tokio::spawn(reload_keys_periodically(self.state.clone())),
+            tokio::spawn(
+                self.last_use
+                    .clone()
+                    .write_periodically(self.store.clone(), self.last_use_flush),
+            ),
+            tokio::spawn(self.refusals.run()),
+            tokio::spawn(self.state.audit.clone().expire_old_events()),
+        ];
         let router = http::router(self.state);
         let served = axum::serve(
             self.listener,
@@ -182,7 +220,10 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        reloader.abort();
+        for task in background {
+            task.abort();
+        }
+        self.last_use.flush(&self.store).await;
         served
     }
 }
@@ -201,4 +242,20 @@ async fn reload_keys_periodically(state: Arc<AppState>) {
             }
         }
     }
+}
+
+/// Parses `--trusted-proxies`; `/0` networks are refused, since trusting
+/// every peer would let any client choose its own address.
+fn trusted_proxies(entries: &[String]) -> anyhow::Result<Vec<Subnet>> {
+    entries
+        .iter()
+        .map(|entry| {
+            let subnet = Subnet::parse("--trusted-proxies", entry)?;
+            anyhow::ensure!(
+                !entry.trim().ends_with("/0"),
+                "--trusted-proxies {entry}: trusting every peer would let any client choose its address; name the proxies"
+            );
+            Ok(subnet)
+        })
+        .collect()
 }

@@ -9,10 +9,15 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 use tollgate_api::account::Role;
+use tollgate_api::auth::ContractNumber;
+use tollgate_api::registry_rules;
+use tollgate_server::audit::AuditTrail;
 use tollgate_server::auth::accounts::{self, AccountSpec, Accounts};
+use tollgate_server::clock::rfc3339;
 use tollgate_server::clock::{Clock, SystemClock};
 use tollgate_server::config::DEFAULT_DATABASE_URL;
 use tollgate_server::keys::{self, AUTH_KEYS, REGISTRY_KEYS};
+use tollgate_server::store::AuditQuery;
 use tollgate_server::store::Store;
 
 #[derive(Subcommand)]
@@ -27,6 +32,32 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Read the audit trail: every contract's, newest first.
+    Audit(AuditArgs),
+}
+
+#[derive(clap::Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Only this contract's events.
+    #[arg(long)]
+    contract: Option<i32>,
+    /// Only events at or after this RFC 3339 time.
+    #[arg(long)]
+    since: Option<String>,
+    /// Only events before this RFC 3339 time.
+    #[arg(long)]
+    until: Option<String>,
+    /// Only this action, e.g. login.refused or registry_token.rotated.
+    #[arg(long)]
+    action: Option<String>,
+    /// How many events at most.
+    #[arg(long, default_value_t = 100)]
+    limit: u64,
+    /// One JSON object per line instead of columns.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -104,7 +135,66 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
     match command {
         AdminCommand::User { command } => run_user(command).await,
         AdminCommand::Keys { command } => run_keys(command).await,
+        AdminCommand::Audit(args) => run_audit(args).await,
     }
+}
+
+async fn run_audit(args: AuditArgs) -> anyhow::Result<()> {
+    let store = Store::connect(&args.store.database).await?;
+    let date = |flag: &str, value: &Option<String>| {
+        value
+            .as_deref()
+            .map(|raw| registry_rules::parse_date_time(flag, raw))
+            .transpose()
+    };
+    let query = AuditQuery {
+        contract: args.contract.map(ContractNumber::new).transpose()?,
+        from: date("--since", &args.since)?,
+        to: date("--until", &args.until)?,
+        action: args.action,
+        resource_type: None,
+        resource_id: None,
+        offset: 0,
+        limit: registry_rules::parse_limit(&args.limit.to_string())?,
+    };
+    let (trail, _) = AuditTrail::new(store, Arc::new(SystemClock), 0);
+    let (events, total) = trail.all_events(&query).await?;
+    for event in &events {
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "id": event.id,
+                    "time": rfc3339(event.at),
+                    "contract": event.contract.map(|c| c.get()),
+                    "action": event.action,
+                    "outcome": event.outcome.as_str(),
+                    "actor": {"type": event.actor_kind.as_str(), "name": event.actor, "id": event.actor_id},
+                    "address": event.address,
+                    "resource": {"type": event.resource_type, "id": event.resource_id},
+                    "detail": event.detail,
+                })
+            );
+        } else {
+            println!(
+                "{}  {:<9}  {:<26} {:<8} {:<14} {:<32} {:<15} {}:{}  {}",
+                rfc3339(event.at),
+                event.contract.map_or("-".to_owned(), |c| c.to_string()),
+                event.action,
+                event.outcome.as_str(),
+                event.actor_kind.as_str(),
+                event.actor,
+                event.address.as_deref().unwrap_or("-"),
+                event.resource_type,
+                event.resource_id.as_deref().unwrap_or("-"),
+                event.detail
+            );
+        }
+    }
+    if !args.json {
+        eprintln!("{} of {total} events", events.len());
+    }
+    Ok(())
 }
 
 async fn run_keys(command: KeysCommand) -> anyhow::Result<()> {

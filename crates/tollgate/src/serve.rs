@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use tollgate_server::auth::accounts::{BootstrapAdmin, CreatedAdmin};
+use tollgate_server::auth::throttle::ThrottleSettings;
 use tollgate_server::clock::SystemClock;
 use tollgate_server::config::{
-    DEFAULT_DATABASE_URL, DEFAULT_ISSUER, DEFAULT_LISTEN, DEFAULT_LOCATIONS,
-    DEFAULT_REGISTRY_DOMAIN, DEFAULT_REGISTRY_ISSUER, DEFAULT_REGISTRY_NAME_QUARANTINE_DAYS,
-    DEFAULT_REGISTRY_TOKEN_TTL,
+    DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_DATABASE_URL, DEFAULT_ISSUER,
+    DEFAULT_LAST_USE_FLUSH_SECONDS, DEFAULT_LISTEN, DEFAULT_LOCATIONS, DEFAULT_REGISTRY_DOMAIN,
+    DEFAULT_REGISTRY_ISSUER, DEFAULT_REGISTRY_NAME_QUARANTINE_DAYS, DEFAULT_REGISTRY_TOKEN_TTL,
 };
 use tollgate_server::{Application, Config};
 
@@ -41,6 +42,26 @@ pub struct ServeArgs {
     /// Days a deleted registry's name stays reserved for its contract (0: free at once).
     #[arg(long, env = "TOLLGATE_REGISTRY_NAME_QUARANTINE_DAYS", default_value_t = DEFAULT_REGISTRY_NAME_QUARANTINE_DAYS)]
     registry_name_quarantine_days: u32,
+    /// Wrong passwords allowed per account (or registry token) and client
+    /// address before delays start.
+    #[arg(long, env = "TOLLGATE_LOGIN_FAILURES_ALLOWED", default_value_t = ThrottleSettings::default().allowance)]
+    login_failures_allowed: u32,
+    /// Wrong passwords allowed per client address, across accounts, before delays start.
+    #[arg(long, env = "TOLLGATE_LOGIN_FAILURES_ALLOWED_PER_ADDRESS", default_value_t = ThrottleSettings::default().address_allowance)]
+    login_failures_allowed_per_address: u32,
+    /// Seconds after which one wrong password is forgotten.
+    #[arg(long, env = "TOLLGATE_LOGIN_FAILURE_MEMORY_SECONDS", default_value_t = ThrottleSettings::default().forget_seconds)]
+    login_failure_memory_seconds: i64,
+    /// The longest delay a guesser is made to wait, in seconds.
+    #[arg(long, env = "TOLLGATE_LOGIN_MAX_DELAY_SECONDS", default_value_t = ThrottleSettings::default().max_delay_seconds)]
+    login_max_delay_seconds: i64,
+    /// Days audit events are kept.
+    #[arg(long, env = "TOLLGATE_AUDIT_RETENTION_DAYS", default_value_t = DEFAULT_AUDIT_RETENTION_DAYS)]
+    audit_retention_days: u32,
+    /// Comma-separated addresses or CIDRs of the proxies in front of this
+    /// service, whose X-Forwarded-For names the client.
+    #[arg(long, env = "TOLLGATE_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<String>,
 }
 
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
@@ -62,6 +83,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         registry_issuer: args.registry_issuer,
         registry_token_ttl: args.registry_token_ttl,
         registry_name_quarantine_days: args.registry_name_quarantine_days,
+        throttle: ThrottleSettings {
+            allowance: args.login_failures_allowed,
+            address_allowance: args.login_failures_allowed_per_address,
+            forget_seconds: args.login_failure_memory_seconds,
+            max_delay_seconds: args.login_max_delay_seconds,
+        },
+        audit_retention_days: args.audit_retention_days,
+        last_use_flush_seconds: DEFAULT_LAST_USE_FLUSH_SECONDS,
+        trusted_proxies: args
+            .trusted_proxies
+            .into_iter()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect(),
         locations: args
             .locations
             .into_iter()

@@ -133,6 +133,7 @@ impl AccessTokens {
             signing_key_id: key.id().to_owned(),
             created_at: now,
             expires_at,
+            last_use: Default::default(),
         };
         (record, jwt)
     }

@@ -9,12 +9,14 @@ use std::fmt;
 use std::sync::Arc;
 
 use rand_core::{OsRng, RngCore};
+use serde_json::{Value, json};
 use tollgate_api::account::{Email, Privilege, Role, UserId};
 use tollgate_api::auth::ContractNumber;
 
 use super::passwords::hash_password;
+use crate::audit::Event;
 use crate::clock::Clock;
-use crate::store::{Account, Membership, NewUser, Store, StoreError};
+use crate::store::{Account, AuditEvent, Membership, NewUser, Store, StoreError};
 
 /// A generated account password: 192 random bits, URL-safe.
 pub fn generate_secret() -> String {
@@ -121,6 +123,11 @@ impl Accounts {
             .map(|p| p.parse::<Privilege>().map_err(AccountError::Invalid))
             .collect::<Result<Vec<_>, _>>()?;
         let id = UserId::from(uuid::Uuid::new_v4().to_string());
+        let now = self.clock.now();
+        let names: Vec<&str> = privileges.iter().map(|p| p.as_str()).collect();
+        let detail =
+            json!({"email": email.as_str(), "role": spec.role.as_str(), "privileges": names});
+        let events = self.events(&contracts, now, "account.created", &id, detail);
         let user = NewUser {
             id: id.clone(),
             email: email.clone(),
@@ -133,9 +140,9 @@ impl Accounts {
                     privileges: privileges.clone(),
                 })
                 .collect(),
-            created_at: self.clock.now(),
+            created_at: now,
         };
-        match self.store.create_user(&user).await {
+        match self.store.create_user(&user, &events).await {
             Ok(()) => Ok(id),
             Err(StoreError::Conflict) => Err(AccountError::EmailTaken(email)),
             Err(e) => Err(e.into()),
@@ -149,8 +156,8 @@ impl Accounts {
 
     /// Deletes an account with its memberships and tokens; answers its e-mail.
     pub async fn delete(&self, email: &str) -> Result<Email, AccountError> {
-        let email = self.known_email(email)?;
-        if self.store.delete_user(&email).await? {
+        let (email, events) = self.changing(email, "account.deleted", json!({})).await?;
+        if self.store.delete_user(&email, &events).await? {
             Ok(email)
         } else {
             Err(AccountError::Unknown(email.to_string()))
@@ -160,14 +167,16 @@ impl Accounts {
     /// Sets an account's password; it applies at once on every node (a
     /// remembered Basic password counts only while the stored hash is the same).
     pub async fn set_password(&self, email: &str, password: &str) -> Result<Email, AccountError> {
-        let email = self.known_email(email)?;
         if password.is_empty() {
             return Err(AccountError::Invalid(
                 "the password must not be empty".into(),
             ));
         }
+        let (email, events) = self
+            .changing(email, "account.password_changed", json!({}))
+            .await?;
         let hash = hash_password(password).map_err(AccountError::Hash)?;
-        if self.store.set_password_hash(&email, &hash).await? {
+        if self.store.set_password_hash(&email, &hash, &events).await? {
             Ok(email)
         } else {
             Err(AccountError::Unknown(email.to_string()))
@@ -214,9 +223,58 @@ impl Accounts {
         }
     }
 
-    /// An e-mail as accounts are found by it: unknown if it cannot be one.
-    fn known_email(&self, email: &str) -> Result<Email, AccountError> {
-        Email::parse(email).map_err(|_| AccountError::Unknown(Email::normalise(email)))
+    /// The account a change is about, and the events recording it in each
+    /// of the account's contracts.
+    async fn changing(
+        &self,
+        email: &str,
+        action: &str,
+        detail: Value,
+    ) -> Result<(Email, Vec<AuditEvent>), AccountError> {
+        let unknown = || AccountError::Unknown(Email::normalise(email));
+        let email = Email::parse(email).map_err(|_| unknown())?;
+        let account = self
+            .store
+            .account_by_email(email.as_str())
+            .await?
+            .ok_or_else(unknown)?;
+        let contracts: Vec<ContractNumber> =
+            account.memberships.iter().map(|m| m.contract).collect();
+        let mut detail = detail;
+        if let Value::Object(fields) = &mut detail {
+            fields.insert("email".into(), json!(email.as_str()));
+        }
+        let events = self.events(
+            &contracts,
+            self.clock.now(),
+            action,
+            &account.user.id,
+            detail,
+        );
+        Ok((email, events))
+    }
+
+    /// One event of an operator's change to an account, per contract.
+    fn events(
+        &self,
+        contracts: &[ContractNumber],
+        at: i64,
+        action: &str,
+        id: &UserId,
+        detail: Value,
+    ) -> Vec<AuditEvent> {
+        contracts
+            .iter()
+            .map(|c| {
+                Event::by_operator(
+                    Some(*c),
+                    at,
+                    action,
+                    ("account", id.as_str()),
+                    detail.clone(),
+                )
+            })
+            .collect()
     }
 }
 

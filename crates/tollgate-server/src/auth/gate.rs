@@ -5,10 +5,12 @@
 //! token's name and password on `/registry/token`, as Docker's Basic `GET`
 //! or the OAuth2 password form; and a refresh token. Each is a
 //! [`Credential`], and [`Authenticator::authenticate`] is the only way to
-//! turn one into a proof, so whatever every login must do (counting it
-//! now; throttling, last use and the audit trail as they arrive) is written
-//! once, here, in one order. The HTTP extractors only parse headers and
-//! forms into credentials and render the refusals.
+//! turn one into a proof, so what every login must do is written once, in
+//! one order: count it; for a password, check the throttle (a 429 without
+//! looking at the password); verify; then note a wrong password in the
+//! throttle, a refusal in the audit trail (queued, off the request path),
+//! and a token's use in [`LastUse`]. The HTTP extractors only parse headers
+//! and forms into credentials and render the refusals.
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -19,9 +21,13 @@ use tollgate_api::account::Email;
 use tollgate_api::auth::ContractNumber;
 
 use super::access_tokens::{AccessTokens, BearerError};
+use super::last_use::LastUse;
 use super::member::{AuthMethod, Member};
 use super::passwords::PasswordCheck;
+use super::throttle::{RetryAfter, Throttle};
+use crate::audit::{AuditTrail, RefusedLogin, RefusedSubject};
 use crate::clock::Clock;
+use crate::jwt::JwtError;
 use crate::registry::login::{Denied, RegistryLogins};
 use crate::store::{Account, LoginToken, Membership, Store, StoreError};
 
@@ -52,6 +58,17 @@ impl LoginKind {
     fn index(self) -> usize {
         self as usize
     }
+
+    /// The kind as the audit trail names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginKind::Basic => "basic",
+            LoginKind::Bearer => "bearer",
+            LoginKind::RegistryBasic => "registry_basic",
+            LoginKind::RegistryPassword => "registry_password",
+            LoginKind::RegistryRefresh => "registry_refresh",
+        }
+    }
 }
 
 /// Something presented as proof of who is calling.
@@ -63,12 +80,44 @@ pub trait Credential: Send {
 
     fn kind(&self) -> LoginKind;
 
+    /// What guesses are counted against, for a credential with a password
+    /// a person chose or could guess; `None` for signed tokens.
+    fn guessable(&self) -> Option<String>;
+
+    /// Who the credential claims to be, for the audit trail.
+    fn claimed(&self, gate: &Authenticator) -> RefusedSubject;
+
     /// Checks the credential; the gate calls this, nothing else does.
     fn verify(
         self,
         gate: &Authenticator,
         client: IpAddr,
     ) -> impl Future<Output = Result<Self::Proof, Self::Refusal>> + Send;
+
+    /// The refusal of a throttled attempt.
+    fn throttled(retry: RetryAfter) -> Self::Refusal;
+
+    /// Why a login was refused, for the audit trail; `None` when it is
+    /// no refused login (an incomplete request, the store out of reach).
+    fn reason(refusal: &Self::Refusal) -> Option<&'static str>;
+
+    /// Whether the refusal is a wrong guess, which the throttle counts.
+    fn wrong_guess(refusal: &Self::Refusal) -> bool;
+
+    /// Notes the use of the token the proof names, if it names one.
+    fn used(proof: &Self::Proof, last_use: &LastUse, client: IpAddr);
+}
+
+/// What the gate checks credentials with, and what it notes.
+pub struct GateParts {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub passwords: Arc<PasswordCheck>,
+    pub access_tokens: Arc<AccessTokens>,
+    pub registry_logins: RegistryLogins,
+    pub throttle: Throttle,
+    pub last_use: Arc<LastUse>,
+    pub trail: Arc<AuditTrail>,
 }
 
 /// Checks every credential, in one order, for every kind of login.
@@ -78,23 +127,23 @@ pub struct Authenticator {
     passwords: Arc<PasswordCheck>,
     access_tokens: Arc<AccessTokens>,
     registry_logins: RegistryLogins,
+    throttle: Throttle,
+    last_use: Arc<LastUse>,
+    trail: Arc<AuditTrail>,
     attempts: [AtomicU64; LoginKind::ALL.len()],
 }
 
 impl Authenticator {
-    pub fn new(
-        store: Store,
-        clock: Arc<dyn Clock>,
-        passwords: Arc<PasswordCheck>,
-        access_tokens: Arc<AccessTokens>,
-        registry_logins: RegistryLogins,
-    ) -> Self {
+    pub fn new(parts: GateParts) -> Self {
         Self {
-            store,
-            clock,
-            passwords,
-            access_tokens,
-            registry_logins,
+            store: parts.store,
+            clock: parts.clock,
+            passwords: parts.passwords,
+            access_tokens: parts.access_tokens,
+            registry_logins: parts.registry_logins,
+            throttle: parts.throttle,
+            last_use: parts.last_use,
+            trail: parts.trail,
             attempts: Default::default(),
         }
     }
@@ -105,8 +154,52 @@ impl Authenticator {
         credential: C,
         client: IpAddr,
     ) -> Result<C::Proof, C::Refusal> {
-        self.attempts[credential.kind().index()].fetch_add(1, Ordering::Relaxed);
-        credential.verify(self, client).await
+        let kind = credential.kind();
+        self.attempts[kind.index()].fetch_add(1, Ordering::Relaxed);
+        let guessable = credential.guessable();
+        let claimed = credential.claimed(self);
+        if let Some(subject) = &guessable
+            && let Err(retry) = self.throttle.check(subject, client)
+        {
+            self.refused(kind, claimed, client, "throttled: too many wrong passwords");
+            return Err(C::throttled(retry));
+        }
+        let outcome = credential.verify(self, client).await;
+        match &outcome {
+            Ok(proof) => {
+                if let Some(subject) = &guessable {
+                    self.throttle.succeeded(subject, client);
+                }
+                C::used(proof, &self.last_use, client);
+            }
+            Err(refusal) => {
+                if let Some(subject) = &guessable
+                    && C::wrong_guess(refusal)
+                {
+                    self.throttle.failed(subject, client);
+                }
+                if let Some(reason) = C::reason(refusal) {
+                    self.refused(kind, claimed, client, reason);
+                }
+            }
+        }
+        outcome
+    }
+
+    fn refused(
+        &self,
+        kind: LoginKind,
+        subject: RefusedSubject,
+        address: IpAddr,
+        reason: &'static str,
+    ) {
+        self.trail.refused_login(RefusedLogin {
+            at: self.clock.now(),
+            kind: kind.as_str(),
+            subject,
+            address,
+            reason,
+        });
     }
 
     /// How many logins of `kind` reached the gate since the start.
@@ -133,7 +226,33 @@ pub enum MemberRefusal {
         issued_for: ContractNumber,
         requested: ContractNumber,
     },
+    /// Too many wrong passwords: not checked, try again later.
+    Throttled(RetryAfter),
     Store(StoreError),
+}
+
+impl MemberRefusal {
+    /// Why, for the audit trail; `None` for what is no refused login.
+    fn reason(&self) -> Option<&'static str> {
+        Some(match self {
+            MemberRefusal::WrongPassword => "wrong e-mail or password",
+            MemberRefusal::Token(BearerError::Jwt(JwtError::BadSignature)) => {
+                "access token with a bad signature"
+            }
+            MemberRefusal::Token(BearerError::Jwt(_)) => "malformed access token",
+            MemberRefusal::Token(BearerError::WrongIssuer) => "access token of another issuer",
+            MemberRefusal::Token(BearerError::Expired) => "access token expired",
+            MemberRefusal::Token(BearerError::NotYetValid) => "access token not valid yet",
+            MemberRefusal::Token(BearerError::Revoked) => "access token deleted or unknown",
+            MemberRefusal::NotAMember(_) => "not a member of the contract named",
+            MemberRefusal::NoContract => "a member of no contract",
+            MemberRefusal::TokenForAnotherContract { .. } => "access token of another contract",
+            MemberRefusal::Throttled(_) => "throttled: too many wrong passwords",
+            MemberRefusal::ContractRequired(_)
+            | MemberRefusal::Token(BearerError::Store(_))
+            | MemberRefusal::Store(_) => return None,
+        })
+    }
 }
 
 /// An account's e-mail and password, for the contract named (if any).
@@ -151,6 +270,30 @@ impl Credential for AccountPassword<'_> {
     fn kind(&self) -> LoginKind {
         LoginKind::Basic
     }
+
+    fn guessable(&self) -> Option<String> {
+        Some(Email::normalise(self.email))
+    }
+
+    fn claimed(&self, _: &Authenticator) -> RefusedSubject {
+        RefusedSubject::Account {
+            email: Email::normalise(self.email),
+        }
+    }
+
+    fn throttled(retry: RetryAfter) -> MemberRefusal {
+        MemberRefusal::Throttled(retry)
+    }
+
+    fn reason(refusal: &MemberRefusal) -> Option<&'static str> {
+        refusal.reason()
+    }
+
+    fn wrong_guess(refusal: &MemberRefusal) -> bool {
+        matches!(refusal, MemberRefusal::WrongPassword)
+    }
+
+    fn used(_: &Member, _: &LastUse, _: IpAddr) {}
 
     async fn verify(self, gate: &Authenticator, client: IpAddr) -> Result<Member, MemberRefusal> {
         let email = Email::normalise(self.email);
@@ -208,6 +351,32 @@ impl Credential for AccessToken<'_> {
 
     fn kind(&self) -> LoginKind {
         LoginKind::Bearer
+    }
+
+    fn guessable(&self) -> Option<String> {
+        None
+    }
+
+    fn claimed(&self, _: &Authenticator) -> RefusedSubject {
+        RefusedSubject::AccessToken
+    }
+
+    fn throttled(retry: RetryAfter) -> MemberRefusal {
+        MemberRefusal::Throttled(retry)
+    }
+
+    fn reason(refusal: &MemberRefusal) -> Option<&'static str> {
+        refusal.reason()
+    }
+
+    fn wrong_guess(_: &MemberRefusal) -> bool {
+        false
+    }
+
+    fn used(member: &Member, last_use: &LastUse, client: IpAddr) {
+        if let Some(token) = member.bearer_token() {
+            last_use.auth_token(&token.id, client);
+        }
     }
 
     async fn verify(self, gate: &Authenticator, client: IpAddr) -> Result<Member, MemberRefusal> {
@@ -268,6 +437,33 @@ impl Credential for RegistryPassword<'_> {
         }
     }
 
+    fn guessable(&self) -> Option<String> {
+        Some(format!("{}\n{}", self.service, self.username))
+    }
+
+    fn claimed(&self, gate: &Authenticator) -> RefusedSubject {
+        RefusedSubject::RegistryToken {
+            registry: gate.registry_logins.registry_name(self.service).to_owned(),
+            name: self.username.to_owned(),
+        }
+    }
+
+    fn throttled(retry: RetryAfter) -> Denied {
+        Denied::Throttled(retry)
+    }
+
+    fn reason(refusal: &Denied) -> Option<&'static str> {
+        refusal.audited_reason()
+    }
+
+    fn wrong_guess(refusal: &Denied) -> bool {
+        matches!(refusal, Denied::BadCredentials)
+    }
+
+    fn used(token: &LoginToken, last_use: &LastUse, client: IpAddr) {
+        last_use.registry_token(token.contract, &token.registry_id, &token.id, client);
+    }
+
     async fn verify(self, gate: &Authenticator, client: IpAddr) -> Result<LoginToken, Denied> {
         gate.registry_logins
             .with_password(
@@ -294,6 +490,33 @@ impl Credential for RefreshToken<'_> {
 
     fn kind(&self) -> LoginKind {
         LoginKind::RegistryRefresh
+    }
+
+    fn guessable(&self) -> Option<String> {
+        None
+    }
+
+    fn claimed(&self, gate: &Authenticator) -> RefusedSubject {
+        RefusedSubject::RegistryToken {
+            registry: gate.registry_logins.registry_name(self.service).to_owned(),
+            name: "(refresh token)".to_owned(),
+        }
+    }
+
+    fn throttled(retry: RetryAfter) -> Denied {
+        Denied::Throttled(retry)
+    }
+
+    fn reason(refusal: &Denied) -> Option<&'static str> {
+        refusal.audited_reason()
+    }
+
+    fn wrong_guess(_: &Denied) -> bool {
+        false
+    }
+
+    fn used(token: &LoginToken, last_use: &LastUse, client: IpAddr) {
+        last_use.registry_token(token.contract, &token.registry_id, &token.id, client);
     }
 
     async fn verify(self, gate: &Authenticator, client: IpAddr) -> Result<LoginToken, Denied> {

@@ -5,13 +5,17 @@
 //! - [`accounts`]: the [`accounts::Accounts`] service (and the first owner);
 //! - [`tokens`]: the Auth API's [`tokens::AuthTokens`] service;
 //! - [`access_tokens`]: what an access token is and when it is accepted;
-//! - [`passwords`]: argon2id hashing, the bounded and cached Basic password check.
+//! - [`passwords`]: argon2id hashing, the bounded and cached Basic password check;
+//! - [`throttle`]: wrong passwords slow the guesser down, never the owner;
+//! - [`last_use`]: when each token was last used, written in batches.
 
 pub mod access_tokens;
 pub mod accounts;
 pub mod gate;
+pub mod last_use;
 mod member;
 pub mod passwords;
+pub mod throttle;
 pub mod tokens;
 
 pub use member::{AuthMethod, Member};

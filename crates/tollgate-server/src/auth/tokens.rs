@@ -11,9 +11,12 @@ use std::sync::Arc;
 use tollgate_api::account::AuthTokenId;
 use tollgate_api::auth::{Criteria, Ttl};
 
+use serde_json::json;
+
 use super::access_tokens::AccessTokens;
 use super::member::Member;
-use crate::clock::Clock;
+use crate::audit::Event;
+use crate::clock::{Clock, rfc3339};
 use crate::store::{AuthTokenRecord, Store, StoreError};
 
 /// Why an access token operation failed.
@@ -71,15 +74,19 @@ impl AuthTokens {
         by: &Member,
         ttl: Ttl,
     ) -> Result<(AuthTokenRecord, String), AuthTokenError> {
+        let now = self.clock.now();
         let not_after = by.bearer_token().map(|token| token.expires_at);
-        let (record, jwt) = self.access_tokens.issue(
-            &by.user_id,
-            &by.membership,
-            ttl.seconds(),
-            not_after,
-            self.clock.now(),
+        let (record, jwt) =
+            self.access_tokens
+                .issue(&by.user_id, &by.membership, ttl.seconds(), not_after, now);
+        let event = Event::by_member(
+            by,
+            now,
+            "auth_token.generated",
+            ("auth_token", record.id.as_str()),
+            json!({"expirationDate": rfc3339(record.expires_at)}),
         );
-        self.store.insert_auth_token(&record).await?;
+        self.store.insert_auth_token(&record, &event).await?;
         Ok((record, jwt))
     }
 
@@ -111,9 +118,10 @@ impl AuthTokens {
 
     /// Deletes one of the member's tokens; it is refused from the next request on.
     pub async fn delete(&self, by: &Member, id: &AuthTokenId) -> Result<(), AuthTokenError> {
+        let event = self.deleted(by, id.as_str(), json!({}));
         if self
             .store
-            .delete_auth_token(&by.user_id, by.contract(), id)
+            .delete_auth_token(&by.user_id, by.contract(), id, &event)
             .await?
         {
             Ok(())
@@ -127,22 +135,43 @@ impl AuthTokens {
         let (user, contract) = (&by.user_id, by.contract());
         match criteria {
             Criteria::All => {
-                self.store.delete_all_auth_tokens(user, contract).await?;
+                let event = self.deleted(by, "*", json!({"criteria": "ALL"}));
+                self.store
+                    .delete_all_auth_tokens(user, contract, &event)
+                    .await?;
             }
             Criteria::Expired => {
+                let event = self.deleted(by, "*", json!({"criteria": "EXPIRED"}));
                 self.store
-                    .delete_expired_auth_tokens(user, contract, self.clock.now())
+                    .delete_expired_auth_tokens(user, contract, self.clock.now(), &event)
                     .await?;
             }
             Criteria::Current => {
                 let token = by
                     .bearer_token()
                     .ok_or(AuthTokenError::CurrentNeedsBearer)?;
+                let event = self.deleted(by, token.id.as_str(), json!({"criteria": "CURRENT"}));
                 self.store
-                    .delete_auth_token(user, contract, &token.id)
+                    .delete_auth_token(user, contract, &token.id, &event)
                     .await?;
             }
         }
         Ok(())
+    }
+
+    /// The event of deleting `id` (`*`: several tokens at once).
+    fn deleted(
+        &self,
+        by: &Member,
+        id: &str,
+        detail: serde_json::Value,
+    ) -> crate::store::AuditEvent {
+        Event::by_member(
+            by,
+            self.clock.now(),
+            "auth_token.deleted",
+            ("auth_token", id),
+            detail,
+        )
     }
 }

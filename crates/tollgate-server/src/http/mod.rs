@@ -7,12 +7,14 @@
 //! - [`ops`]: health and published keys, for operators and verifiers.
 //!
 //! Shared by all: one log line per request ([`request_log`]), Basic
-//! credentials ([`basic`]) and query strings ([`query`]). Data flows one
+//! credentials ([`basic`]), query strings ([`query`]) and the client's
+//! address ([`client`]). Data flows one
 //! way: request -> credential -> [`crate::auth::gate`] -> handler (parses
 //! input into domain types) -> service -> wire type -> JSON. No handler
 //! touches the store.
 
 mod basic;
+mod client;
 pub mod docker;
 pub mod ionos;
 mod ops;
@@ -53,6 +55,22 @@ pub struct AppState {
     pub public_url: String,
     /// Registries get the hostname `<name>.<registry_domain>`.
     pub registry_domain: String,
+    /// Peers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<tollgate_api::registry_rules::Subnet>,
+    /// The audit trail, which owners and admins read.
+    pub audit: Arc<crate::audit::AuditTrail>,
+}
+
+/// The status of an error answer the framework made itself (a 4xx or 5xx
+/// without a JSON body: a 405, a 413), which a surface gives its own body.
+fn framework_error(response: &axum::response::Response) -> Option<axum::http::StatusCode> {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    (status.as_u16() >= 400 && !is_json).then_some(status)
 }
 
 /// The complete application router.

@@ -4,8 +4,10 @@
 //! refresh token); nothing else does.
 //!
 //! A login costs one indexed lookup (registry name and token), one SHA-256
-//! and a constant-time comparison, whether or not the registry and the token
-//! exist, so neither the answer nor its timing tells which registries exist.
+//! and two constant-time comparisons (the password, and the password before
+//! a rotation while its grace period lasts), whether or not the registry and
+//! the token exist, so neither the answer nor its timing tells which
+//! registries exist.
 //! Status, expiry and the registry's `apiSubnetAllowList` are checked on
 //! every login, so a change applies to the next request on every node.
 
@@ -16,6 +18,7 @@ use subtle::ConstantTimeEq;
 use tollgate_api::registry_rules::{self as rules, RegistryName, TokenStatus};
 
 use super::jwt::RegistryTokenIssuer;
+use crate::auth::throttle::RetryAfter;
 use crate::secrets;
 use crate::store::{LoginToken, Store, StoreError};
 
@@ -39,6 +42,8 @@ pub enum Denied {
     Disabled,
     Expired,
     AddressNotAllowed,
+    /// Too many wrong passwords: not checked, try again later.
+    Throttled(RetryAfter),
     Store(StoreError),
 }
 
@@ -55,7 +60,17 @@ impl Denied {
             Denied::Disabled => "token disabled",
             Denied::Expired => "token expired",
             Denied::AddressNotAllowed => "client address outside the registry's apiSubnetAllowList",
+            Denied::Throttled(_) => "throttled: too many wrong passwords",
             Denied::Store(_) => "the store could not be read",
+        }
+    }
+
+    /// Why, for the audit trail: `None` for a request that named no
+    /// registry of this service or met a store out of reach.
+    pub fn audited_reason(&self) -> Option<&'static str> {
+        match self {
+            Denied::UnknownService | Denied::Store(_) => None,
+            other => Some(other.reason()),
         }
     }
 }
@@ -98,11 +113,22 @@ impl RegistryLogins {
             .await
             .map_err(Denied::Store)?;
         let presented = secrets::digest(password);
-        let expected = found
-            .as_ref()
-            .map(|token| token.password_digest.as_str())
-            .unwrap_or(NO_SUCH_DIGEST);
-        let matches: bool = presented.as_bytes().ct_eq(expected.as_bytes()).into();
+        let (current, previous) = match &found {
+            Some(token) => (
+                token.password_digest.as_str(),
+                token
+                    .previous_password
+                    .as_ref()
+                    .filter(|(_, until)| *until > now)
+                    .map_or(NO_SUCH_DIGEST, |(digest, _)| digest.as_str()),
+            ),
+            None => (NO_SUCH_DIGEST, NO_SUCH_DIGEST),
+        };
+        // Both comparisons always run, in constant time: the timing tells
+        // nothing about which password matched, or whether one exists.
+        let matches_current = presented.as_bytes().ct_eq(current.as_bytes());
+        let matches_previous = presented.as_bytes().ct_eq(previous.as_bytes());
+        let matches: bool = (matches_current | matches_previous).into();
         let token = found.filter(|_| matches).ok_or(Denied::BadCredentials)?;
         usable(token, client, now)
     }
@@ -136,6 +162,12 @@ impl RegistryLogins {
             return Err(Denied::StaleRefresh);
         }
         usable(token, client, now)
+    }
+
+    /// The registry a service names, for the audit trail: its name, or
+    /// the service as given when it is no registry of this service.
+    pub fn registry_name<'a>(&self, service: &'a str) -> &'a str {
+        self.registry_name_of(service).unwrap_or(service)
     }
 
     /// The registry name in a service (`<name>.<domain>`), if it is one a

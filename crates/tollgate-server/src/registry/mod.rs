@@ -57,6 +57,10 @@ impl TryFrom<Member> for Manager {
 }
 
 impl Manager {
+    pub fn member(&self) -> &Member {
+        &self.0
+    }
+
     pub fn contract(&self) -> ContractNumber {
         self.0.contract()
     }

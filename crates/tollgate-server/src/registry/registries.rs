@@ -9,13 +9,16 @@
 use std::fmt;
 use std::sync::Arc;
 
-use tollgate_api::registry_rules::{RegistryId, RegistryName};
+use serde_json::{Map, Value, json};
+use tollgate_api::registry_rules::{RegistryId, RegistryName, Subnet};
 
 use super::{Manager, Put};
+use crate::audit::Event;
 use crate::auth::Member;
 use crate::clock::Clock;
 use crate::store::{
-    RegistryPage, RegistryPatch, RegistryRecord, RegistrySettings, Stamps, Store, StoreError,
+    AuditEvent, RegistryPage, RegistryPatch, RegistryRecord, RegistrySettings, Stamps, Store,
+    StoreError,
 };
 
 /// What a `POST` or a creating `PUT` asks for.
@@ -164,9 +167,11 @@ impl Registries {
         id: RegistryId,
         patch: RegistryPatch,
     ) -> Result<RegistryRecord, RegistryError> {
-        let change = by.change(self.clock.now());
+        let now = self.clock.now();
+        let change = by.change(now);
+        let event = self.event(by, now, "registry.changed", &id, describe(&patch));
         self.store
-            .patch_registry(by.contract(), &id, &patch, &change)
+            .patch_registry(by.contract(), &id, &patch, &change, &event)
             .await?
             .ok_or(RegistryError::NotFound(id))
     }
@@ -174,10 +179,12 @@ impl Registries {
     /// Deletes the registry and all its tokens; its name stays reserved for
     /// the contract during the quarantine.
     pub async fn delete(&self, by: &Manager, id: RegistryId) -> Result<(), RegistryError> {
-        let name_released_at = self.clock.now() + self.name_quarantine_seconds;
+        let now = self.clock.now();
+        let name_released_at = now + self.name_quarantine_seconds;
+        let event = self.event(by, now, "registry.deleted", &id, json!({}));
         if self
             .store
-            .delete_registry(by.contract(), &id, name_released_at)
+            .delete_registry(by.contract(), &id, name_released_at, &event)
             .await?
         {
             Ok(())
@@ -238,6 +245,16 @@ impl Registries {
             });
         }
         let now = self.clock.now();
+        let mut detail = describe(&RegistryPatch {
+            gc: Some(new.settings.gc.clone()),
+            vulnerability_scanning: Some(new.settings.vulnerability_scanning),
+            allow_list: Some(new.settings.allow_list.clone()),
+        });
+        if let Value::Object(fields) = &mut detail {
+            fields.insert("name".into(), json!(new.name.as_str()));
+            fields.insert("location".into(), json!(new.location));
+        }
+        let event = self.event(by, now, "registry.created", &id, detail);
         let record = RegistryRecord {
             id,
             contract: by.contract(),
@@ -246,7 +263,7 @@ impl Registries {
             settings: new.settings,
             stamps: Stamps::created(&by.change(now)),
         };
-        match self.store.insert_registry(&record, now).await {
+        match self.store.insert_registry(&record, now, &event).await {
             Ok(()) => Ok(record),
             Err(StoreError::Conflict) => Err(RegistryError::NameUnavailable {
                 name: record.name,
@@ -255,4 +272,34 @@ impl Registries {
             Err(e) => Err(e.into()),
         }
     }
+
+    fn event(
+        &self,
+        by: &Manager,
+        at: i64,
+        action: &str,
+        id: &RegistryId,
+        detail: Value,
+    ) -> AuditEvent {
+        Event::by_member(by.member(), at, action, ("registry", id.as_str()), detail)
+    }
+}
+
+/// What a change sets, as the audit trail records it (wire names).
+fn describe(patch: &RegistryPatch) -> Value {
+    let mut fields = Map::new();
+    if let Some(gc) = &patch.gc {
+        fields.insert(
+            "garbageCollectionSchedule".into(),
+            json!({"days": gc.days(), "time": gc.time()}),
+        );
+    }
+    if let Some(enabled) = patch.vulnerability_scanning {
+        fields.insert("vulnerabilityScanning".into(), json!(enabled));
+    }
+    if let Some(list) = &patch.allow_list {
+        let entries: Vec<&str> = list.iter().map(Subnet::as_str).collect();
+        fields.insert("apiSubnetAllowList".into(), json!(entries));
+    }
+    Value::Object(fields)
 }

@@ -8,12 +8,16 @@
 use std::fmt;
 use std::sync::Arc;
 
-use tollgate_api::registry_rules::{RegistryId, TokenId, TokenName};
+use serde_json::{Map, Value, json};
+use tollgate_api::registry_rules::{GracePeriod, RegistryId, TokenId, TokenName, TokenStatus};
 
 use super::{Manager, Put};
-use crate::clock::Clock;
+use crate::audit::Event;
+use crate::clock::{Clock, rfc3339};
 use crate::secrets;
-use crate::store::{RegistryTokenRecord, Stamps, Store, StoreError, TokenPatch, TokenSettings};
+use crate::store::{
+    AuditEvent, RegistryTokenRecord, Stamps, Store, StoreError, TokenPatch, TokenSettings,
+};
 
 /// What a `POST` or a creating `PUT` asks for.
 #[derive(Debug, Clone)]
@@ -117,7 +121,7 @@ impl RegistryTokens {
                 current: existing.name,
             });
         }
-        self.write(by, &registry, id, &TokenPatch::from(&new.settings))
+        self.write(by, &registry, id, TokenPatch::from(&new.settings))
             .await
             .map(Put::Replaced)
     }
@@ -131,7 +135,48 @@ impl RegistryTokens {
         patch: TokenPatch,
     ) -> Result<RegistryTokenRecord, RegistryTokenError> {
         let registry = self.owned_registry(by, registry).await?;
-        self.write(by, &registry, id, &patch).await
+        self.write(by, &registry, id, patch).await
+    }
+
+    /// Gives the token a new password, shown in this answer only; the old
+    /// one keeps working for `grace` (none: it stops at once). Status,
+    /// expiry and scopes stay; refresh tokens of the old password end.
+    pub async fn rotate(
+        &self,
+        by: &Manager,
+        registry: RegistryId,
+        id: TokenId,
+        grace: GracePeriod,
+    ) -> Result<CreatedToken, RegistryTokenError> {
+        let registry = self.owned_registry(by, registry).await?;
+        let now = self.clock.now();
+        let previous_valid_until = (grace.seconds() > 0).then(|| now + grace.seconds());
+        let event = self.event(
+            by,
+            now,
+            "registry_token.rotated",
+            &registry,
+            &id,
+            json!({
+                "gracePeriodSeconds": grace.seconds(),
+                "previousPasswordValidUntil": previous_valid_until.map(rfc3339),
+            }),
+        );
+        let password = secrets::registry_token_password();
+        let token = self
+            .store
+            .rotate_registry_token(
+                by.contract(),
+                &registry,
+                &id,
+                &secrets::digest(&password),
+                previous_valid_until,
+                &by.change(now),
+                &event,
+            )
+            .await?
+            .ok_or(RegistryTokenError::NotFound(id))?;
+        Ok(CreatedToken { token, password })
     }
 
     /// Deletes the token; it is refused at the next login.
@@ -142,9 +187,17 @@ impl RegistryTokens {
         id: TokenId,
     ) -> Result<(), RegistryTokenError> {
         let registry = self.owned_registry(by, registry).await?;
+        let event = self.event(
+            by,
+            self.clock.now(),
+            "registry_token.deleted",
+            &registry,
+            &id,
+            json!({}),
+        );
         if self
             .store
-            .delete_registry_token(by.contract(), &registry, &id)
+            .delete_registry_token(by.contract(), &registry, &id, &event)
             .await?
         {
             Ok(())
@@ -202,6 +255,12 @@ impl RegistryTokens {
         new: NewToken,
     ) -> Result<CreatedToken, RegistryTokenError> {
         let password = secrets::registry_token_password();
+        let now = self.clock.now();
+        let mut detail = describe(&TokenPatch::from(&new.settings));
+        if let Value::Object(fields) = &mut detail {
+            fields.insert("name".into(), json!(new.name.as_str()));
+        }
+        let event = self.event(by, now, "registry_token.created", &registry, &id, detail);
         let token = RegistryTokenRecord {
             id,
             contract: by.contract(),
@@ -209,9 +268,11 @@ impl RegistryTokens {
             name: new.name,
             password_digest: secrets::digest(&password),
             settings: new.settings,
-            stamps: Stamps::created(&by.change(self.clock.now())),
+            stamps: Stamps::created(&by.change(now)),
+            last_use: Default::default(),
+            previous_valid_until: None,
         };
-        match self.store.insert_registry_token(&token).await {
+        match self.store.insert_registry_token(&token, &event).await {
             Ok(()) => Ok(CreatedToken { token, password }),
             Err(StoreError::Conflict) => Err(RegistryTokenError::NameTaken(token.name)),
             Err(StoreError::MissingParent) => {
@@ -221,17 +282,69 @@ impl RegistryTokens {
         }
     }
 
+    /// Writes a change; disabling or enabling a token is its own action in
+    /// the audit trail, any other change is `registry_token.changed`.
     async fn write(
         &self,
         by: &Manager,
         registry: &RegistryId,
         id: TokenId,
-        patch: &TokenPatch,
+        patch: TokenPatch,
     ) -> Result<RegistryTokenRecord, RegistryTokenError> {
-        let change = by.change(self.clock.now());
+        let now = self.clock.now();
+        let action = match patch.status {
+            Some(TokenStatus::Disabled) => "registry_token.disabled",
+            Some(TokenStatus::Enabled) => "registry_token.enabled",
+            None => "registry_token.changed",
+        };
+        let event = self.event(by, now, action, registry, &id, describe(&patch));
         self.store
-            .patch_registry_token(by.contract(), registry, &id, patch, &change)
+            .patch_registry_token(
+                by.contract(),
+                registry,
+                &id,
+                &patch,
+                &by.change(now),
+                &event,
+            )
             .await?
             .ok_or(RegistryTokenError::NotFound(id))
     }
+
+    fn event(
+        &self,
+        by: &Manager,
+        at: i64,
+        action: &str,
+        registry: &RegistryId,
+        id: &TokenId,
+        mut detail: Value,
+    ) -> AuditEvent {
+        if let Value::Object(fields) = &mut detail {
+            fields.insert("registryId".into(), json!(registry.as_str()));
+        }
+        Event::by_member(
+            by.member(),
+            at,
+            action,
+            ("registry_token", id.as_str()),
+            detail,
+        )
+    }
+}
+
+/// What a change sets, as the audit trail records it (wire names).
+fn describe(patch: &TokenPatch) -> Value {
+    let mut fields = Map::new();
+    if let Some(status) = patch.status {
+        fields.insert("status".into(), json!(status.as_str()));
+    }
+    if let Some(expires_at) = patch.expires_at {
+        fields.insert("expiryDate".into(), json!(expires_at.map(rfc3339)));
+    }
+    if let Some(scopes) = &patch.scopes {
+        let scopes: Vec<_> = scopes.iter().map(|s| s.to_wire()).collect();
+        fields.insert("scopes".into(), json!(scopes));
+    }
+    Value::Object(fields)
 }

@@ -6,8 +6,10 @@
 use tollgate_api::account::{AuthTokenId, Email, UserId};
 use tollgate_api::auth::ContractNumber;
 
+use super::audit::{AuditEvent, insert_events};
 use super::columns::{Columns, contract, parsed};
 use super::query::{FromRow, Param, bind};
+use super::token_uses::LastUse;
 use super::{Membership, Store, StoreResult};
 
 /// One issued token; `id` is the JWT's `kid` and `jti`.
@@ -19,6 +21,7 @@ pub struct AuthTokenRecord {
     pub signing_key_id: String,
     pub created_at: i64,
     pub expires_at: i64,
+    pub last_use: LastUse,
 }
 
 /// What a Bearer request needs, read in one point lookup.
@@ -31,13 +34,25 @@ pub struct BearerLookup {
 
 macro_rules! token_columns {
     () => {
-        "t.id, t.user_id, t.contract_number, t.signing_key_id, t.created_at, t.expires_at"
+        "t.id, t.user_id, t.contract_number, t.signing_key_id, t.created_at, t.expires_at, \
+         t.last_used_at, t.last_used_from"
     };
 }
 
 impl Store {
-    pub async fn insert_auth_token(&self, token: &AuthTokenRecord) -> StoreResult<()> {
-        self.execute(INSERT_SQL, &insert_params(token)).await?;
+    /// Stores a new token, and the event that records it, atomically.
+    pub async fn insert_auth_token(
+        &self,
+        token: &AuthTokenRecord,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        let params = insert_params(token);
+        bind(sqlx::query(INSERT_SQL), &params)
+            .execute(&mut *tx)
+            .await?;
+        insert_events(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -102,12 +117,14 @@ impl Store {
         self.read_optional(SQL, &params).await
     }
 
-    /// Deletes one token of one user in one contract; false if there was none.
+    /// Deletes one token of one user in one contract, recording `event`;
+    /// false if there was none (and nothing is recorded).
     pub async fn delete_auth_token(
         &self,
         user_id: &UserId,
         contract: ContractNumber,
         token_id: &AuthTokenId,
+        event: &AuditEvent,
     ) -> StoreResult<bool> {
         let params = [
             Param::str(token_id.as_str()),
@@ -115,45 +132,71 @@ impl Store {
             Param::contract(contract),
         ];
         let deleted = self
-            .execute(
+            .delete_recorded(
                 "DELETE FROM auth_tokens WHERE id = $1 AND user_id = $2 AND contract_number = $3",
                 &params,
+                event,
             )
             .await?;
         Ok(deleted == 1)
     }
 
-    /// Deletes all tokens of one user in one contract; answers how many.
+    /// Deletes all tokens of one user in one contract, recording `event`;
+    /// answers how many.
     pub async fn delete_all_auth_tokens(
         &self,
         user_id: &UserId,
         contract: ContractNumber,
+        event: &AuditEvent,
     ) -> StoreResult<u64> {
         let params = [Param::str(user_id.as_str()), Param::contract(contract)];
-        self.execute(
+        self.delete_recorded(
             "DELETE FROM auth_tokens WHERE user_id = $1 AND contract_number = $2",
             &params,
+            event,
         )
         .await
     }
 
-    /// Deletes the tokens of one user in one contract that expired at or before `now`.
+    /// Deletes the tokens of one user in one contract that expired at or
+    /// before `now`, recording `event`; answers how many.
     pub async fn delete_expired_auth_tokens(
         &self,
         user_id: &UserId,
         contract: ContractNumber,
         now: i64,
+        event: &AuditEvent,
     ) -> StoreResult<u64> {
         let params = [
             Param::str(user_id.as_str()),
             Param::contract(contract),
             Param::int(now),
         ];
-        self.execute(
+        self.delete_recorded(
             "DELETE FROM auth_tokens WHERE user_id = $1 AND contract_number = $2 AND expires_at <= $3",
             &params,
+            event,
         )
         .await
+    }
+
+    /// Runs a `DELETE` and, if it deleted anything, records `event`, atomically.
+    async fn delete_recorded(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        event: &AuditEvent,
+    ) -> StoreResult<u64> {
+        let mut tx = self.pool().begin().await?;
+        let deleted = bind(sqlx::query(sql), params)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted > 0 {
+            insert_events(&mut tx, std::slice::from_ref(event)).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
     }
 }
 
@@ -183,6 +226,10 @@ impl FromRow for AuthTokenRecord {
             signing_key_id: row.get("signing_key_id")?,
             created_at: row.get("created_at")?,
             expires_at: row.get("expires_at")?,
+            last_use: LastUse {
+                at: row.get("last_used_at")?,
+                from: row.get("last_used_from")?,
+            },
         })
     }
 }
@@ -195,7 +242,7 @@ impl FromRow for BearerLookup {
         Ok(BearerLookup {
             token,
             membership,
-            email: parsed("email", Email::parse(&email))?,
+            email: parsed("email", Email::parse_owned(email))?,
         })
     }
 }

@@ -25,6 +25,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations/0005_contract_scoped_ids_and_name_claims.sql"),
     ),
+    (
+        6,
+        include_str!("../../migrations/0006_audit_last_use_rotation.sql"),
+    ),
 ];
 
 pub(super) async fn apply(store: &Store) -> anyhow::Result<()> {

@@ -6,6 +6,7 @@
 //! Migrations are versioned files applied in order at connect time.
 //! This module must not know about HTTP or JSON.
 
+mod audit;
 mod auth_tokens;
 mod columns;
 mod keys;
@@ -16,6 +17,7 @@ mod registry_tokens;
 mod sqlite_file;
 mod sqlite_reads;
 mod token_pages;
+mod token_uses;
 mod users;
 
 use std::str::FromStr;
@@ -24,10 +26,12 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use audit::{ActorKind, AuditEvent, AuditQuery, Outcome};
 pub use auth_tokens::{AuthTokenRecord, BearerLookup};
 pub use keys::SigningKeyRecord;
 pub use registries::{RegistryPage, RegistryPatch, RegistryRecord, RegistrySettings};
 pub use registry_tokens::{LoginToken, RegistryTokenRecord, TokenPatch, TokenSettings};
+pub use token_uses::{LastUse, TokenUse, UsedToken};
 pub use users::{Account, Membership, NewUser, UserRecord};
 
 /// When a row was created and last changed, and by whom (Unix seconds).

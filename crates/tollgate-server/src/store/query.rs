@@ -16,6 +16,7 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use tollgate_api::auth::ContractNumber;
 
+use super::audit::{AuditEvent, insert_events};
 use super::columns::Columns;
 use super::{Change, Store, StoreResult};
 
@@ -114,16 +115,25 @@ impl Store {
         rows.iter().map(T::from_row).collect()
     }
 
-    /// A write that answers the row it wrote (`... RETURNING`), through sqlx.
-    pub(super) async fn write_returning<T: FromRow>(
+    /// A write that answers the row it wrote (`... RETURNING`), and records
+    /// `event` with it, in one transaction; nothing is recorded if no row was written.
+    pub(super) async fn write_returning_recorded<T: FromRow>(
         &self,
         sql: &str,
         params: &[Param<'_>],
+        event: &AuditEvent,
     ) -> StoreResult<Option<T>> {
+        let mut tx = self.pool().begin().await?;
         let row = bind(sqlx::query(sql), params)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *tx)
             .await?;
-        row.as_ref().map(T::from_row).transpose()
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let written = T::from_row(&row)?;
+        insert_events(&mut tx, std::slice::from_ref(event)).await?;
+        tx.commit().await?;
+        Ok(Some(written))
     }
 
     /// A write through sqlx; answers how many rows it touched.

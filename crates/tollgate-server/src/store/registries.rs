@@ -9,6 +9,7 @@
 use tollgate_api::auth::ContractNumber;
 use tollgate_api::registry_rules::{GcSchedule, RegistryId, RegistryName, Subnet};
 
+use super::audit::{AuditEvent, insert_events};
 use super::columns::{Columns, contract, parsed};
 use super::query::{Assignments, Count, FromRow, Param, bind};
 use super::{Change, Stamps, Store, StoreError, StoreResult, stamp_columns};
@@ -61,11 +62,16 @@ macro_rules! registry_columns {
 }
 
 impl Store {
-    /// Creates a registry, claiming its name: a name in use anywhere, or
-    /// held for another contract after its registry was deleted (until its
-    /// release time, compared with `now`), is [`StoreError::Conflict`], as
-    /// is an id the contract already uses.
-    pub async fn insert_registry(&self, registry: &RegistryRecord, now: i64) -> StoreResult<()> {
+    /// Creates a registry, claiming its name, and records `event`: a name
+    /// in use anywhere, or held for another contract after its registry was
+    /// deleted (until its release time, compared with `now`), is
+    /// [`StoreError::Conflict`], as is an id the contract already uses.
+    pub async fn insert_registry(
+        &self,
+        registry: &RegistryRecord,
+        now: i64,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.pool().begin().await?;
         let claim = [
             Param::str(registry.name.as_str()),
@@ -88,15 +94,7 @@ impl Store {
             return Err(StoreError::Conflict);
         }
         let s = &registry.settings;
-        let [
-            created_at,
-            created_by,
-            created_by_user_id,
-            modified_at,
-            modified_by,
-            modified_by_user_id,
-        ] = registry.stamps.params();
-        let row = [
+        let mut row = vec![
             Param::str(registry.id.as_str()),
             Param::contract(registry.contract),
             Param::str(registry.name.as_str()),
@@ -105,19 +103,15 @@ impl Store {
             Param::str(s.gc.time()),
             Param::int(i64::from(s.vulnerability_scanning)),
             Param::string(allow_list_json(&s.allow_list)),
-            created_at,
-            created_by,
-            created_by_user_id,
-            modified_at,
-            modified_by,
-            modified_by_user_id,
         ];
+        row.extend(registry.stamps.params());
         const INSERT: &str = concat!(
             "INSERT INTO registries (",
             registry_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         );
         bind(sqlx::query(INSERT), &row).execute(&mut *tx).await?;
+        insert_events(&mut tx, std::slice::from_ref(event)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -192,15 +186,16 @@ impl Store {
         Ok(RegistryPage { items, next_after })
     }
 
-    /// Writes only the settings `patch` names, in one statement, and
-    /// answers the registry as it is after the write; `None` if the
-    /// contract has no such registry. A `PUT` is a patch of every setting.
+    /// Writes only the settings `patch` names, in one statement, records
+    /// `event`, and answers the registry as it is after the write; `None`
+    /// if the contract has no such registry. A `PUT` is a patch of every setting.
     pub async fn patch_registry(
         &self,
         contract: ContractNumber,
         id: &RegistryId,
         patch: &RegistryPatch,
         change: &Change,
+        event: &AuditEvent,
     ) -> StoreResult<Option<RegistryRecord>> {
         let mut set = Assignments::default();
         if let Some(gc) = &patch.gc {
@@ -226,16 +221,17 @@ impl Store {
         );
         let mut params = set.into_params();
         params.extend([Param::str(id.as_str()), Param::contract(contract)]);
-        self.write_returning(&sql, &params).await
+        self.write_returning_recorded(&sql, &params, event).await
     }
 
-    /// Deletes a registry with its tokens; false if there was none. Its
-    /// name stays held for its contract until `name_released_at`.
+    /// Deletes a registry with its tokens and records `event`; false if
+    /// there was none. Its name stays held for its contract until `name_released_at`.
     pub async fn delete_registry(
         &self,
         contract: ContractNumber,
         id: &RegistryId,
         name_released_at: i64,
+        event: &AuditEvent,
     ) -> StoreResult<bool> {
         let mut tx = self.pool().begin().await?;
         let params = [Param::str(id.as_str()), Param::contract(contract)];
@@ -258,8 +254,19 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
+        insert_events(&mut tx, std::slice::from_ref(event)).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// The contract and id of the registry named `name`, if there is one.
+    pub async fn registry_by_name(
+        &self,
+        name: &str,
+    ) -> StoreResult<Option<(ContractNumber, RegistryId)>> {
+        let sql = select(" WHERE name = $1");
+        let found: Option<RegistryRecord> = self.read_optional(&sql, &[Param::str(name)]).await?;
+        Ok(found.map(|r| (r.contract, r.id)))
     }
 }
 
@@ -317,9 +324,9 @@ impl FromRow for RegistryRecord {
             .map(str::to_owned)
             .collect();
         Ok(RegistryRecord {
-            id: parsed("id", RegistryId::parse("id", &id))?,
+            id: parsed("id", RegistryId::parse_owned("id", id))?,
             contract,
-            name: parsed("name", RegistryName::parse("name", &name))?,
+            name: parsed("name", RegistryName::parse_owned("name", name))?,
             location,
             settings: RegistrySettings {
                 gc: parsed("gc_days", GcSchedule::parse("gc", &days, &gc_time))?,

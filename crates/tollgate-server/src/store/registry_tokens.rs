@@ -10,9 +10,11 @@ use tollgate_api::auth::ContractNumber;
 use tollgate_api::registry_rules::{RegistryId, Subnet, TokenId, TokenName, TokenStatus};
 use tollgate_api::repository::{Action, RepositoryPattern, ScopeRule};
 
+use super::audit::{AuditEvent, insert_events};
 use super::columns::{Columns, contract, parsed};
 use super::query::{Assignments, FromRow, Param, bind};
 use super::registries::allow_list_from;
+use super::token_uses::LastUse;
 use super::{Change, Stamps, Store, StoreError, StoreResult, stamp_columns};
 
 /// What `PUT` and `PATCH` may change.
@@ -55,25 +57,44 @@ pub struct RegistryTokenRecord {
     pub password_digest: String,
     pub settings: TokenSettings,
     pub stamps: Stamps,
+    pub last_use: LastUse,
+    /// Until when the password before the last rotation still works.
+    pub previous_valid_until: Option<i64>,
 }
 
 /// What a registry login needs of a token, with its registry's allow list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginToken {
     pub id: TokenId,
+    pub contract: ContractNumber,
+    pub registry_id: RegistryId,
     pub name: TokenName,
     /// Lower-case hex SHA-256 of the password.
     pub password_digest: String,
+    /// The password before the last rotation, and until when it works.
+    pub previous_password: Option<(String, i64)>,
     pub settings: TokenSettings,
     /// The registry's `apiSubnetAllowList` (empty: any address).
     pub allow_list: Vec<Subnet>,
 }
 
-macro_rules! token_columns {
+/// The columns a new token is written with.
+macro_rules! written_columns {
     () => {
         concat!(
             "id, contract_number, registry_id, name, password_digest, status, expires_at, scopes, ",
             stamp_columns!()
+        )
+    };
+}
+
+/// The columns a token is read with: those written, and what its use and
+/// rotations add later.
+macro_rules! token_columns {
+    () => {
+        concat!(
+            written_columns!(),
+            ", last_used_at, last_used_from, previous_valid_until"
         )
     };
 }
@@ -84,7 +105,8 @@ macro_rules! token_columns {
 macro_rules! login_sql {
     ($column:literal) => {
         concat!(
-            "SELECT t.id, t.name, t.password_digest, t.status, t.expires_at, t.scopes, ",
+            "SELECT t.id, t.contract_number, t.registry_id, t.name, t.password_digest, ",
+            "t.previous_password_digest, t.previous_valid_until, t.status, t.expires_at, t.scopes, ",
             "r.api_subnet_allow_list ",
             "FROM registry_tokens t JOIN registries r ",
             "ON r.contract_number = t.contract_number AND r.id = t.registry_id ",
@@ -104,32 +126,33 @@ pub(super) const PAGE_SQL: &str = concat!(
 );
 
 impl Store {
-    /// Creates a token and counts it in its registry, atomically. A name or
-    /// an id taken in the registry is `Conflict`; a registry deleted
-    /// meanwhile is `MissingParent`.
-    pub async fn insert_registry_token(&self, token: &RegistryTokenRecord) -> StoreResult<()> {
-        self.insert_registry_tokens(std::slice::from_ref(token))
+    /// Creates a token, counts it in its registry and records `event`,
+    /// atomically. A name or an id taken in the registry is `Conflict`; a
+    /// registry deleted meanwhile is `MissingParent`.
+    pub async fn insert_registry_token(
+        &self,
+        token: &RegistryTokenRecord,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.insert_registry_tokens(std::slice::from_ref(token), std::slice::from_ref(event))
             .await
     }
 
-    /// Imports many tokens in one transaction (bulk loads, benchmarks).
-    pub async fn insert_registry_tokens(&self, tokens: &[RegistryTokenRecord]) -> StoreResult<()> {
+    /// Imports many tokens, and the events that record them, in one
+    /// transaction (bulk loads, benchmarks).
+    pub async fn insert_registry_tokens(
+        &self,
+        tokens: &[RegistryTokenRecord],
+        events: &[AuditEvent],
+    ) -> StoreResult<()> {
         const INSERT: &str = concat!(
             "INSERT INTO registry_tokens (",
-            token_columns!(),
+            written_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         );
         let mut tx = self.pool().begin().await?;
         for token in tokens {
-            let [
-                created_at,
-                created_by,
-                created_by_user_id,
-                modified_at,
-                modified_by,
-                modified_by_user_id,
-            ] = token.stamps.params();
-            let row = [
+            let mut row = vec![
                 Param::str(token.id.as_str()),
                 Param::contract(token.contract),
                 Param::str(token.registry_id.as_str()),
@@ -138,13 +161,8 @@ impl Store {
                 Param::str(token.settings.status.as_str()),
                 Param::opt_int(token.settings.expires_at),
                 Param::string(scopes_json(&token.settings.scopes)),
-                created_at,
-                created_by,
-                created_by_user_id,
-                modified_at,
-                modified_by,
-                modified_by_user_id,
             ];
+            row.extend(token.stamps.params());
             bind(sqlx::query(INSERT), &row).execute(&mut *tx).await?;
         }
         let mut per_registry: Vec<((ContractNumber, &RegistryId), i64)> = Vec::new();
@@ -158,6 +176,7 @@ impl Store {
         for ((contract, registry_id), added) in per_registry {
             count_tokens(&mut tx, contract, registry_id, added).await?;
         }
+        insert_events(&mut tx, events).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -181,9 +200,9 @@ impl Store {
         self.read_optional(SQL, &params).await
     }
 
-    /// Writes only the settings `patch` names, in one statement, and
-    /// answers the token as it is after the write; `None` if it is gone.
-    /// A `PUT` is a patch of every setting.
+    /// Writes only the settings `patch` names, in one statement, records
+    /// `event`, and answers the token as it is after the write; `None` if
+    /// it is gone. A `PUT` is a patch of every setting.
     pub async fn patch_registry_token(
         &self,
         contract: ContractNumber,
@@ -191,6 +210,7 @@ impl Store {
         token_id: &TokenId,
         patch: &TokenPatch,
         change: &Change,
+        event: &AuditEvent,
     ) -> StoreResult<Option<RegistryTokenRecord>> {
         let mut set = Assignments::default();
         if let Some(status) = patch.status {
@@ -217,7 +237,47 @@ impl Store {
             Param::str(registry_id.as_str()),
             Param::str(token_id.as_str()),
         ]);
-        self.write_returning(&sql, &params).await
+        self.write_returning_recorded(&sql, &params, event).await
+    }
+
+    /// Gives the token a new password (its digest) and records `event`; the
+    /// old password keeps working until `previous_valid_until`, or stops at
+    /// once when that is `None`. Answers the token after the write; `None`
+    /// if it is gone.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn rotate_registry_token(
+        &self,
+        contract: ContractNumber,
+        registry_id: &RegistryId,
+        token_id: &TokenId,
+        password_digest: &str,
+        previous_valid_until: Option<i64>,
+        change: &Change,
+        event: &AuditEvent,
+    ) -> StoreResult<Option<RegistryTokenRecord>> {
+        // SET expressions read the row as it was: the old digest becomes
+        // the previous one.
+        let previous = match previous_valid_until {
+            Some(_) => "previous_password_digest = password_digest, previous_valid_until = $2",
+            None => "previous_password_digest = NULL, previous_valid_until = $2",
+        };
+        let sql = format!(
+            "UPDATE registry_tokens SET {previous}, password_digest = $1, modified_at = $3, \
+             modified_by = $4, modified_by_user_id = $5 \
+             WHERE contract_number = $6 AND registry_id = $7 AND id = $8 RETURNING {}",
+            token_columns!()
+        );
+        let params = [
+            Param::str(password_digest),
+            Param::opt_int(previous_valid_until),
+            Param::int(change.at),
+            Param::str(&change.by),
+            Param::str(&change.by_user_id),
+            Param::contract(contract),
+            Param::str(registry_id.as_str()),
+            Param::str(token_id.as_str()),
+        ];
+        self.write_returning_recorded(&sql, &params, event).await
     }
 
     /// The token named `username` in the registry named `registry_name`,
@@ -247,11 +307,13 @@ impl Store {
         .await
     }
 
+    /// Deletes a token and records `event`; false if it was gone.
     pub async fn delete_registry_token(
         &self,
         contract: ContractNumber,
         registry_id: &RegistryId,
         token_id: &TokenId,
+        event: &AuditEvent,
     ) -> StoreResult<bool> {
         let mut tx = self.pool().begin().await?;
         let params = [
@@ -270,6 +332,7 @@ impl Store {
         let deleted = done.rows_affected() == 1;
         if deleted {
             count_tokens(&mut tx, contract, registry_id, -1).await?;
+            insert_events(&mut tx, std::slice::from_ref(event)).await?;
         }
         tx.commit().await?;
         Ok(deleted)
@@ -327,7 +390,7 @@ fn scopes_from(json: &str) -> StoreResult<Vec<ScopeRule>> {
     stored
         .into_iter()
         .map(|scope| {
-            let pattern = parsed("scopes", RepositoryPattern::parse("name", &scope.name))?;
+            let pattern = parsed("scopes", RepositoryPattern::parse_owned("name", scope.name))?;
             let actions = scope
                 .actions
                 .iter()
@@ -361,16 +424,21 @@ impl FromRow for RegistryTokenRecord {
         let password_digest = row.get("password_digest")?;
         let settings = settings_from_row(row)?;
         Ok(RegistryTokenRecord {
-            id: parsed("id", TokenId::parse("id", &id))?,
+            id: parsed("id", TokenId::parse_owned("id", id))?,
             contract,
             registry_id: parsed(
                 "registry_id",
-                RegistryId::parse("registry_id", &registry_id),
+                RegistryId::parse_owned("registry_id", registry_id),
             )?,
-            name: parsed("name", TokenName::parse("name", &name))?,
+            name: parsed("name", TokenName::parse_owned("name", name))?,
             password_digest,
             settings,
             stamps: Stamps::from_row(row)?,
+            last_use: LastUse {
+                at: row.get("last_used_at")?,
+                from: row.get("last_used_from")?,
+            },
+            previous_valid_until: row.get("previous_valid_until")?,
         })
     }
 }
@@ -378,14 +446,24 @@ impl FromRow for RegistryTokenRecord {
 impl FromRow for LoginToken {
     fn from_row(row: &impl Columns) -> StoreResult<Self> {
         let id: String = row.get("id")?;
+        let contract = contract(row, "contract_number")?;
+        let registry_id: String = row.get("registry_id")?;
         let name: String = row.get("name")?;
         let password_digest = row.get("password_digest")?;
+        let previous_digest: Option<String> = row.get("previous_password_digest")?;
+        let previous_until: Option<i64> = row.get("previous_valid_until")?;
         let settings = settings_from_row(row)?;
         let allow_list: String = row.get("api_subnet_allow_list")?;
         Ok(LoginToken {
-            id: parsed("id", TokenId::parse("id", &id))?,
-            name: parsed("name", TokenName::parse("name", &name))?,
+            id: parsed("id", TokenId::parse_owned("id", id))?,
+            contract,
+            registry_id: parsed(
+                "registry_id",
+                RegistryId::parse_owned("registry_id", registry_id),
+            )?,
+            name: parsed("name", TokenName::parse_owned("name", name))?,
             password_digest,
+            previous_password: previous_digest.zip(previous_until),
             settings,
             allow_list: allow_list_from(&allow_list)?,
         })

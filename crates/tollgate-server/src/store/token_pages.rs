@@ -238,17 +238,20 @@ mod tests {
             modified_by_user_id: None,
         };
         store
-            .create_user(&NewUser {
-                id: UserId::from("u".to_owned()),
-                email: Email::parse("a@example.com").unwrap(),
-                password_hash: "x".into(),
-                memberships: vec![Membership {
-                    contract: contract(),
-                    role: Role::Owner,
-                    privileges: Vec::new(),
-                }],
-                created_at: 1,
-            })
+            .create_user(
+                &NewUser {
+                    id: UserId::from("u".to_owned()),
+                    email: Email::parse("a@example.com").unwrap(),
+                    password_hash: "x".into(),
+                    memberships: vec![Membership {
+                        contract: contract(),
+                        role: Role::Owner,
+                        privileges: Vec::new(),
+                    }],
+                    created_at: 1,
+                },
+                &[],
+            )
             .await
             .unwrap();
         let registry = RegistryRecord {
@@ -259,7 +262,14 @@ mod tests {
             settings: Default::default(),
             stamps: stamps.clone(),
         };
-        store.insert_registry(&registry, 1).await.unwrap();
+        let event = crate::audit::Event::by_operator(
+            None,
+            1,
+            "registry.created",
+            ("registry", registry.id.as_str()),
+            serde_json::json!({}),
+        );
+        store.insert_registry(&registry, 1, &event).await.unwrap();
         const TOKENS: u64 = 3000;
         let tokens: Vec<RegistryTokenRecord> = (0..TOKENS)
             .map(|i| RegistryTokenRecord {
@@ -274,9 +284,11 @@ mod tests {
                     scopes: Vec::new(),
                 },
                 stamps: stamps.clone(),
+                last_use: Default::default(),
+                previous_valid_until: None,
             })
             .collect();
-        store.insert_registry_tokens(&tokens).await.unwrap();
+        store.insert_registry_tokens(&tokens, &[]).await.unwrap();
 
         let ((last, total), steps) = page(&store, &registry.id, TOKENS - 1).await;
         assert_eq!((last.len(), total), (1, TOKENS));

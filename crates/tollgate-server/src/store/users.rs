@@ -3,6 +3,7 @@
 use tollgate_api::account::{Email, Privilege, Role, UserId};
 use tollgate_api::auth::ContractNumber;
 
+use super::audit::{AuditEvent, insert_events};
 use super::columns::{Columns, contract_number, parsed};
 use super::query::{Count, FromRow, Param, bind};
 use super::{Store, StoreResult};
@@ -80,9 +81,10 @@ const ACCOUNT_SQL: &str = "SELECT u.id, u.email, u.password_hash, m.contract_num
      m.privileges FROM users u LEFT JOIN memberships m ON m.user_id = u.id";
 
 impl Store {
-    /// Creates the account, its contracts (on first use) and its memberships
-    /// atomically. An e-mail already taken is [`super::StoreError::Conflict`].
-    pub async fn create_user(&self, user: &NewUser) -> StoreResult<()> {
+    /// Creates the account, its contracts (on first use) and its
+    /// memberships, and records `events`, atomically. An e-mail already
+    /// taken is [`super::StoreError::Conflict`].
+    pub async fn create_user(&self, user: &NewUser, events: &[AuditEvent]) -> StoreResult<()> {
         let mut tx = self.pool().begin().await?;
         let params = [
             Param::str(user.id.as_str()),
@@ -127,6 +129,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        insert_events(&mut tx, events).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -153,26 +156,51 @@ impl Store {
         Ok(group(self.read_all(&sql, &[]).await?))
     }
 
-    /// Deletes an account with its memberships and tokens; false if unknown.
-    pub async fn delete_user(&self, email: &Email) -> StoreResult<bool> {
-        let deleted = self
-            .execute(
-                "DELETE FROM users WHERE email = $1",
-                &[Param::str(email.as_str())],
-            )
-            .await?;
-        Ok(deleted == 1)
+    /// Deletes an account with its memberships and tokens, and records
+    /// `events`; false if unknown (nothing is recorded).
+    pub async fn delete_user(&self, email: &Email, events: &[AuditEvent]) -> StoreResult<bool> {
+        self.write_recorded(
+            "DELETE FROM users WHERE email = $1",
+            &[Param::str(email.as_str())],
+            events,
+        )
+        .await
     }
 
-    /// Replaces an account's password hash; false if the account is unknown.
-    pub async fn set_password_hash(&self, email: &Email, password_hash: &str) -> StoreResult<bool> {
-        let changed = self
-            .execute(
-                "UPDATE users SET password_hash = $1 WHERE email = $2",
-                &[Param::str(password_hash), Param::str(email.as_str())],
-            )
-            .await?;
-        Ok(changed == 1)
+    /// Replaces an account's password hash, and records `events`; false if
+    /// the account is unknown (nothing is recorded).
+    pub async fn set_password_hash(
+        &self,
+        email: &Email,
+        password_hash: &str,
+        events: &[AuditEvent],
+    ) -> StoreResult<bool> {
+        self.write_recorded(
+            "UPDATE users SET password_hash = $1 WHERE email = $2",
+            &[Param::str(password_hash), Param::str(email.as_str())],
+            events,
+        )
+        .await
+    }
+
+    /// One statement that must touch exactly one row, and its events, atomically.
+    async fn write_recorded(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        events: &[AuditEvent],
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool().begin().await?;
+        let touched = bind(sqlx::query(sql), params)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if touched != 1 {
+            return Ok(false);
+        }
+        insert_events(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }
 
@@ -182,7 +210,7 @@ impl FromRow for UserRecord {
         let email: String = row.get("email")?;
         Ok(UserRecord {
             id: UserId::from(id),
-            email: parsed("email", Email::parse(&email))?,
+            email: parsed("email", Email::parse_owned(email))?,
             password_hash: row.get("password_hash")?,
         })
     }

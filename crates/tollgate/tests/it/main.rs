@@ -3,12 +3,15 @@
 
 mod admin_cli;
 mod attacks;
+mod audit_trail;
 mod auth_api;
 mod auth_errors;
 mod conformance;
 mod contracts;
+mod defences;
 mod durability;
 mod gate;
+mod lifecycle;
 mod registries;
 mod registry_e2e;
 mod registry_token;

@@ -318,9 +318,14 @@ async fn deep_pages_stay_exact_across_marks_and_after_changes() {
                 scopes: vec![ScopeRule::new(everything.clone(), [Action::Pull]).unwrap()],
             },
             stamps: Stamps::created(&change),
+            last_use: Default::default(),
+            previous_valid_until: None,
         })
         .collect();
-    app.store.insert_registry_tokens(&tokens).await.unwrap();
+    app.store
+        .insert_registry_tokens(&tokens, &[])
+        .await
+        .unwrap();
     let mut expected: Vec<String> = tokens.iter().map(|t| t.id.to_string()).collect();
     expected.sort();
 

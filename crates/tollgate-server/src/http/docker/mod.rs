@@ -33,6 +33,8 @@ pub struct TokenError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds to wait before trying again (a 429's `Retry-After`).
+    retry_after: Option<i64>,
 }
 
 impl TokenError {
@@ -41,6 +43,22 @@ impl TokenError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// Too many wrong passwords: 429 with `Retry-After`, in the code
+    /// Distribution itself uses for it.
+    fn throttled(retry_after: i64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOOMANYREQUESTS",
+                format!(
+                    "too many wrong passwords for this token from your address: try again in {retry_after} seconds"
+                ),
+            )
         }
     }
 
@@ -79,6 +97,11 @@ impl IntoResponse for TokenError {
                 HeaderValue::from_static(r#"Basic realm="tollgate registry token service""#),
             );
         }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
         response
     }
 }
@@ -87,15 +110,9 @@ impl IntoResponse for TokenError {
 /// a 413) Docker's error format.
 async fn complete_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if status.as_u16() < 400 || is_json {
+    let Some(status) = super::framework_error(&response) else {
         return response;
-    }
+    };
     let error = match status {
         StatusCode::METHOD_NOT_ALLOWED => TokenError::new(
             status,

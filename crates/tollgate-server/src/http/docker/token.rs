@@ -4,10 +4,9 @@
 //! and `GET /registry/certs.pem`. Credentials go through the
 //! authentication gate; no error issues a token.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -20,6 +19,7 @@ use crate::auth::gate::{RefreshToken, RegistryChannel, RegistryPassword};
 use crate::clock::rfc3339;
 use crate::http::AppState;
 use crate::http::basic;
+use crate::http::client::ClientAddress;
 use crate::http::query::QueryParams;
 use crate::registry::access::{self, MAX_SCOPES, RequestedScope};
 use crate::registry::login::Denied;
@@ -58,7 +58,7 @@ enum Refresh<'a> {
 /// `GET /registry/token?service=&scope=&account=&offline_token=`
 async fn get_token(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Json<TokenAnswer>, TokenError> {
@@ -84,7 +84,7 @@ async fn get_token(
     };
     let token = state
         .gate
-        .authenticate(credential, peer.ip())
+        .authenticate(credential, client)
         .await
         .map_err(|denied| refuse(service, &username, denied))?;
     let refresh = if offline {
@@ -98,7 +98,7 @@ async fn get_token(
 /// `POST /registry/token` with an OAuth2 form.
 async fn post_token(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(client): ClientAddress,
     form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
 ) -> Result<Json<TokenAnswer>, TokenError> {
     let Form(pairs) = form.map_err(|_| {
@@ -113,7 +113,6 @@ async fn post_token(
             .map(|s| s.split(' ').filter(|s| !s.is_empty()).collect())
             .unwrap_or_default(),
     )?;
-    let client = peer.ip();
     let (token, refresh) = match required(&form, "grant_type")? {
         "password" => {
             let username = required(&form, "username")?;
@@ -220,6 +219,7 @@ fn refuse(service: &str, username: &str, denied: Denied) -> TokenError {
                 "the token service cannot reach its database; try again later",
             );
         }
+        Denied::Throttled(retry) => return TokenError::throttled(retry.0),
         _ => {}
     }
     tracing::info!(

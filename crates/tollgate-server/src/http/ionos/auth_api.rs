@@ -100,5 +100,7 @@ fn to_wire(state: &AppState, record: &AuthTokenRecord) -> Token {
         id: record.id.to_string(),
         created_date: rfc3339(record.created_at),
         expiration_date: rfc3339(record.expires_at),
+        last_used_date: record.last_use.at.map(rfc3339),
+        last_used_from: record.last_use.from.clone(),
     }
 }

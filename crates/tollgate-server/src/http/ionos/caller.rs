@@ -7,10 +7,9 @@
 //! [`crate::auth::gate::Authenticator`], and render a refusal as the IONOS
 //! error; the rules are the gate's.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -21,6 +20,7 @@ use crate::auth::Member;
 use crate::auth::gate::{AccessToken, AccountPassword};
 use crate::http::AppState;
 use crate::http::basic;
+use crate::http::client::client_address;
 use crate::registry::Manager;
 
 /// An authenticated member acting within one contract.
@@ -53,7 +53,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         state: &Arc<AppState>,
     ) -> Result<Self, ApiError> {
         let contract = requested_contract(&parts.headers)?;
-        let client = client_address(parts);
+        let client = client_address(parts, &state.trusted_proxies);
         let authorization = parts
             .headers
             .get(AUTHORIZATION)
@@ -95,14 +95,6 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         };
         Ok(Caller(member))
     }
-}
-
-/// The TCP peer's address.
-fn client_address(parts: &Parts) -> IpAddr {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
 }
 
 /// The contract named in `X-Contract-Number`, if any.

@@ -11,6 +11,7 @@ use tollgate_api::auth::CONTRACT_HEADER;
 use tollgate_api::error::ErrorBody;
 use tollgate_api::parse::ParseError;
 
+use crate::audit::AuditError;
 use crate::auth::gate::MemberRefusal;
 use crate::auth::tokens::AuthTokenError;
 use crate::registry::{NotAManager, RegistryError, RegistryTokenError};
@@ -25,6 +26,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds to wait before trying again (a 429's `Retry-After`).
+    pub retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -33,6 +36,21 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// Too many wrong passwords: 429 with `Retry-After`.
+    pub fn throttled(retry_after: i64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                format!(
+                    "too many wrong passwords for this account from your address: try again in {retry_after} seconds"
+                ),
+            )
         }
     }
 
@@ -126,6 +144,7 @@ impl From<MemberRefusal> for ApiError {
             } => ApiError::forbidden(format!(
                 "this token was issued for contract {issued_for}, not {requested}; generate a token for contract {requested}"
             )),
+            MemberRefusal::Throttled(retry) => ApiError::throttled(retry.0),
             MemberRefusal::Store(e) => e.into(),
         }
     }
@@ -143,6 +162,15 @@ impl From<AuthTokenError> for ApiError {
             AuthTokenError::NotFound(_) => ApiError::not_found(e.to_string()),
             AuthTokenError::CurrentNeedsBearer => ApiError::bad_request(e.to_string()),
             AuthTokenError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<AuditError> for ApiError {
+    fn from(e: AuditError) -> Self {
+        match e {
+            AuditError::Forbidden(_) => ApiError::forbidden(e.to_string()),
+            AuditError::Store(e) => e.into(),
         }
     }
 }
@@ -182,6 +210,11 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(CHALLENGE),
             );
+        }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
         }
         response
     }

@@ -16,59 +16,84 @@ use super::error::ApiError;
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
+/// A body parsed as `T`, or `T::default()` when the request has no body.
+#[derive(Debug)]
+pub struct OptionalJsonBody<T>(pub T);
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let is_json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(is_json_media_type);
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload-too-large",
-                        format!(
-                            "the request body is larger than {} bytes",
-                            crate::http::BODY_LIMIT_BYTES
-                        ),
-                    )
-                } else {
-                    ApiError::bad_request("the request body could not be read")
-                }
-            })?;
-        if bytes.is_empty() {
-            return Err(ApiError::bad_request("a JSON request body is required"));
+        match read(request, state).await? {
+            Some(body) => Ok(JsonBody(body)),
+            None => Err(ApiError::bad_request("a JSON request body is required")),
         }
-        if !is_json {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "send the body as JSON with the header Content-Type: application/json",
-            ));
-        }
-        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(deserializer)
-            .map(|Object(body)| JsonBody(body))
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner();
-                let detail = inner.to_string();
-                if inner.is_syntax() || inner.is_eof() {
-                    ApiError::bad_request(format!("the request body is not valid JSON: {detail}"))
-                } else if path == "." {
-                    ApiError::bad_request(format!(
-                        "the request body does not match the expected model: {detail}"
-                    ))
-                } else {
-                    ApiError::bad_request(format!("invalid value at {path}: {detail}"))
-                }
-            })
     }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        Ok(OptionalJsonBody(
+            read(request, state).await?.unwrap_or_default(),
+        ))
+    }
+}
+
+/// The body as `T`; `None` when there is none.
+async fn read<S: Send + Sync, T: DeserializeOwned>(
+    request: Request,
+    state: &S,
+) -> Result<Option<T>, ApiError> {
+    let is_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(is_json_media_type);
+    let bytes = Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload-too-large",
+                    format!(
+                        "the request body is larger than {} bytes",
+                        crate::http::BODY_LIMIT_BYTES
+                    ),
+                )
+            } else {
+                ApiError::bad_request("the request body could not be read")
+            }
+        })?;
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    if !is_json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send the body as JSON with the header Content-Type: application/json",
+        ));
+    }
+    let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(deserializer)
+        .map(|Object(body)| Some(body))
+        .map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let detail = inner.to_string();
+            if inner.is_syntax() || inner.is_eof() {
+                ApiError::bad_request(format!("the request body is not valid JSON: {detail}"))
+            } else if path == "." {
+                ApiError::bad_request(format!(
+                    "the request body does not match the expected model: {detail}"
+                ))
+            } else {
+                ApiError::bad_request(format!("invalid value at {path}: {detail}"))
+            }
+        })
 }
 
 /// `application/json`, with parameters such as `; charset=utf-8` or not,

@@ -1,12 +1,14 @@
 //! The IONOS APIs: the Auth API v1 (`/auth/v1`) and the Container Registry
-//! API (`/containerregistries`). Every 4xx and 5xx answer carries the IONOS
-//! error body ([`error::ApiError`]), also the answers the framework makes
-//! itself (a 405, a 413) and a panic turned into a 500.
+//! API (`/containerregistries`), and Tollgate's extensions in their style
+//! (the audit API `/audit/v1`, token rotation). Every 4xx and 5xx answer
+//! carries the IONOS error body ([`error::ApiError`]), also the answers the
+//! framework makes itself (a 405, a 413) and a panic turned into a 500.
 //!
 //! A handler parses its input into domain types, calls one service, and
 //! renders the wire type; [`caller`] turns credentials into a member through
 //! the authentication gate, [`json`] reads bodies, [`links`] writes `href`s.
 
+mod audit_api;
 mod auth_api;
 mod caller;
 pub mod error;
@@ -21,7 +23,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{Method, StatusCode, Uri, header};
+use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -33,6 +35,7 @@ use error::ApiError;
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .merge(auth_api::routes())
+        .merge(audit_api::routes())
         .merge(registries::routes())
         .merge(registry_tokens::routes())
 }
@@ -67,15 +70,9 @@ fn clip(path: &str) -> String {
 /// body over the size limit) the IONOS error body.
 async fn complete_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if status.as_u16() < 400 || is_json {
+    let Some(status) = super::framework_error(&response) else {
         return response;
-    }
+    };
     if status.is_server_error() {
         let body = axum::body::to_bytes(response.into_body(), 4096)
             .await

@@ -10,17 +10,20 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::routing::post;
 use axum::{Json, Router};
 use tollgate_api::registry::{
-    Credentials, PaginationLinks, PatchTokenInput, PostTokenInput, TokenProperties, TokenResponse,
-    TokensResponse,
+    Credentials, PaginationLinks, PatchTokenInput, PostTokenInput, RotateTokenInput,
+    TokenProperties, TokenResponse, TokensResponse,
 };
-use tollgate_api::registry_rules::{self as rules, RegistryId, TokenId, TokenName, TokenStatus};
+use tollgate_api::registry_rules::{
+    self as rules, GracePeriod, RegistryId, TokenId, TokenName, TokenStatus,
+};
 use tollgate_api::repository::parse_scopes;
 
 use super::caller::RegistryManager;
 use super::error::ApiError;
-use super::json::JsonBody;
+use super::json::{JsonBody, OptionalJsonBody};
 use super::links::{created, metadata, with_query};
 use crate::clock::rfc3339;
 use crate::http::AppState;
@@ -37,6 +40,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(
             "/containerregistries/registries/{registry_id}/tokens/{token_id}",
             get(find).put(put).patch(patch).delete(delete),
+        )
+        .route(
+            "/containerregistries/registries/{registry_id}/tokens/{token_id}/rotate",
+            post(rotate),
         )
 }
 
@@ -182,6 +189,27 @@ async fn patch(
     Ok(Json(to_wire(&state, &token, None)))
 }
 
+/// `POST /registries/{registryId}/tokens/{tokenId}/rotate` (Tollgate's
+/// extension): a new password, shown in this answer only; the previous one
+/// keeps working `gracePeriodSeconds` (0 to 7 days, default 0).
+async fn rotate(
+    State(state): State<Arc<AppState>>,
+    RegistryManager(manager): RegistryManager,
+    Path((registry_id, token_id)): Path<(String, String)>,
+    OptionalJsonBody(input): OptionalJsonBody<RotateTokenInput>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let (registry, id) = ids(&registry_id, &token_id)?;
+    let grace = GracePeriod::parse(
+        "gracePeriodSeconds",
+        input.grace_period_seconds.unwrap_or(0),
+    )?;
+    let made = state
+        .registry_tokens
+        .rotate(&manager, registry, id, grace)
+        .await?;
+    Ok(Json(to_wire(&state, &made.token, Some(&made.password))))
+}
+
 /// `DELETE /registries/{registryId}/tokens/{tokenId}`: 204.
 async fn delete(
     State(state): State<Arc<AppState>>,
@@ -239,6 +267,12 @@ fn to_wire(state: &AppState, r: &RegistryTokenRecord, password: Option<&str>) ->
             expiry_date: r.settings.expires_at.map(rfc3339),
             scopes: r.settings.scopes.iter().map(|s| s.to_wire()).collect(),
             status: r.settings.status.as_str().to_owned(),
+            last_used_date: r.last_use.at.map(rfc3339),
+            last_used_from: r.last_use.from.clone(),
+            previous_password_valid_until: r
+                .previous_valid_until
+                .filter(|until| *until > state.clock.now())
+                .map(rfc3339),
         },
     }
 }

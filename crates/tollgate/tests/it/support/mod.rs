@@ -80,6 +80,10 @@ impl TestApp {
             registry_issuer: REGISTRY_ISSUER.into(),
             registry_token_ttl: 300,
             registry_name_quarantine_days: 30,
+            throttle: Default::default(),
+            audit_retention_days: 90,
+            last_use_flush_seconds: 1,
+            trusted_proxies: Vec::new(),
             bootstrap: BootstrapAdmin {
                 email: Some(OWNER_EMAIL.into()),
                 password: Some(OWNER_PASSWORD.into()),

@@ -1,0 +1,158 @@
+//! Refused logins: queued by the gate without waiting, written in batches
+//! by a writer that runs beside the service.
+//!
+//! The queue is bounded, so a flood of wrong passwords costs memory only up
+//! to that bound; what does not fit is dropped and counted, and the writer
+//! logs the count. The writer finds the contract whose trail shows each
+//! refusal: the registry's, or each contract of an account that exists (an
+//! unknown account's refusals are the operator's alone).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use crate::store::{ActorKind, AuditEvent, Outcome, Store};
+
+/// Refusals held for the writer at most.
+const QUEUE: usize = 10_000;
+
+/// Refusals written per transaction at most.
+const BATCH: usize = 500;
+
+/// Who a refused login claimed to be.
+#[derive(Debug, Clone)]
+pub enum RefusedSubject {
+    /// An account, by the e-mail presented.
+    Account { email: String },
+    /// An access token (Bearer).
+    AccessToken,
+    /// A registry token, by the registry and the name presented.
+    RegistryToken { registry: String, name: String },
+}
+
+/// One refused login.
+#[derive(Debug, Clone)]
+pub struct RefusedLogin {
+    pub at: i64,
+    /// Which kind of login (`basic`, `bearer`, `registry_basic`, ...).
+    pub kind: &'static str,
+    pub subject: RefusedSubject,
+    pub address: IpAddr,
+    /// Why, in words (never the credential).
+    pub reason: &'static str,
+}
+
+/// The gate's end of the queue.
+pub(super) struct RefusalQueue {
+    sender: mpsc::Sender<RefusedLogin>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl RefusalQueue {
+    pub(super) fn push(&self, refused: RefusedLogin) {
+        if self.sender.try_send(refused).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Writes queued refusals to the store; run it beside the service.
+pub struct RefusalWriter {
+    receiver: mpsc::Receiver<RefusedLogin>,
+    store: Store,
+    dropped: Arc<AtomicU64>,
+}
+
+pub(super) fn queue(store: Store) -> (RefusalQueue, RefusalWriter) {
+    let (sender, receiver) = mpsc::channel(QUEUE);
+    let dropped = Arc::new(AtomicU64::new(0));
+    (
+        RefusalQueue {
+            sender,
+            dropped: dropped.clone(),
+        },
+        RefusalWriter {
+            receiver,
+            store,
+            dropped,
+        },
+    )
+}
+
+impl RefusalWriter {
+    /// Writes refusals as they come, in batches, until the queue closes.
+    pub async fn run(mut self) {
+        let mut batch = Vec::with_capacity(BATCH);
+        while self.receiver.recv_many(&mut batch, BATCH).await > 0 {
+            let mut events = Vec::with_capacity(batch.len());
+            for refused in batch.drain(..) {
+                events.extend(self.events_of(refused).await);
+            }
+            if let Err(e) = self.store.insert_audit_events(&events).await {
+                tracing::warn!("cannot record {} refused logins: {e}", events.len());
+            }
+            let dropped = self.dropped.swap(0, Ordering::Relaxed);
+            if dropped > 0 {
+                tracing::warn!(
+                    "{dropped} refused logins were not recorded: more arrived than the audit trail could queue"
+                );
+            }
+        }
+    }
+
+    /// The events of one refusal: one per contract whose trail shows it.
+    async fn events_of(&self, refused: RefusedLogin) -> Vec<AuditEvent> {
+        let event =
+            |contract, actor_kind, actor: &str, resource: (&str, Option<String>)| AuditEvent {
+                id: uuid::Uuid::now_v7().to_string(),
+                at: refused.at,
+                contract,
+                action: "login.refused".to_owned(),
+                outcome: Outcome::Refused,
+                actor_kind,
+                actor: actor.to_owned(),
+                actor_id: None,
+                address: Some(refused.address.to_string()),
+                resource_type: resource.0.to_owned(),
+                resource_id: resource.1,
+                detail: json!({"login": refused.kind, "reason": refused.reason}),
+            };
+        match &refused.subject {
+            RefusedSubject::Account { email } => {
+                let contracts = match self.store.account_by_email(email).await {
+                    Ok(Some(account)) => account.memberships.iter().map(|m| m.contract).collect(),
+                    _ => Vec::new(),
+                };
+                if contracts.is_empty() {
+                    return vec![event(None, ActorKind::Anonymous, email, ("account", None))];
+                }
+                contracts
+                    .into_iter()
+                    .map(|c| event(Some(c), ActorKind::Account, email, ("account", None)))
+                    .collect()
+            }
+            RefusedSubject::AccessToken => {
+                vec![event(
+                    None,
+                    ActorKind::Anonymous,
+                    "(access token)",
+                    ("auth_token", None),
+                )]
+            }
+            RefusedSubject::RegistryToken { registry, name } => {
+                match self.store.registry_by_name(registry).await {
+                    Ok(Some((contract, id))) => vec![event(
+                        Some(contract),
+                        ActorKind::RegistryToken,
+                        name,
+                        ("registry", Some(id.to_string())),
+                    )],
+                    _ => vec![event(None, ActorKind::Anonymous, name, ("registry", None))],
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! When each token was last used, and from where.
+//!
+//! The gate notes every successful login with an Auth API token or a
+//! registry token here. A token's use is marked for writing at most once a
+//! minute; a writer beside the service stores the marked uses every few
+//! seconds (`Config::last_use_flush_seconds`), in one transaction, so the request path only touches memory
+//! and a crash loses at most the last of those minutes. Tokens not used
+//! for a minute are forgotten by this node (the store keeps their last use).
+
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tollgate_api::account::AuthTokenId;
+use tollgate_api::auth::ContractNumber;
+use tollgate_api::registry_rules::{RegistryId, TokenId};
+
+use crate::clock::Clock;
+use crate::store::{Store, TokenUse, UsedToken};
+
+/// A token's use is written at most this often (seconds).
+const WRITE_EVERY: i64 = 60;
+
+/// The uses this node saw, by a hash of the token.
+pub struct LastUse {
+    clock: Arc<dyn Clock>,
+    hasher: RandomState,
+    seen: Mutex<HashMap<u64, Seen>>,
+}
+
+/// One token's latest noted use.
+struct Seen {
+    token: UsedToken,
+    at: i64,
+    address: IpAddr,
+    /// Not yet written to the store.
+    marked: bool,
+}
+
+impl LastUse {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            clock,
+            hasher: RandomState::new(),
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// An Auth API token authenticated a request from `address`.
+    pub fn auth_token(&self, id: &AuthTokenId, address: IpAddr) {
+        let key = self.hasher.hash_one((0u8, id.as_str()));
+        self.note(key, address, || UsedToken::Auth(id.clone()));
+    }
+
+    /// A registry token logged in from `address`.
+    pub fn registry_token(
+        &self,
+        contract: ContractNumber,
+        registry: &RegistryId,
+        id: &TokenId,
+        address: IpAddr,
+    ) {
+        let key = self
+            .hasher
+            .hash_one((1u8, contract.get(), registry.as_str(), id.as_str()));
+        self.note(key, address, || UsedToken::Registry {
+            contract,
+            registry: registry.clone(),
+            id: id.clone(),
+        });
+    }
+
+    fn note(&self, key: u64, address: IpAddr, token: impl FnOnce() -> UsedToken) {
+        let now = self.clock.now();
+        let Ok(mut seen) = self.seen.lock() else {
+            return;
+        };
+        match seen.get_mut(&key) {
+            Some(entry) if now - entry.at < WRITE_EVERY => {}
+            Some(entry) => {
+                entry.at = now;
+                entry.address = address;
+                entry.marked = true;
+            }
+            None => {
+                seen.insert(
+                    key,
+                    Seen {
+                        token: token(),
+                        at: now,
+                        address,
+                        marked: true,
+                    },
+                );
+            }
+        }
+    }
+
+    /// The marked uses, unmarked; uses older than a minute are forgotten.
+    fn take_marked(&self) -> Vec<TokenUse> {
+        let now = self.clock.now();
+        let Ok(mut seen) = self.seen.lock() else {
+            return Vec::new();
+        };
+        let mut marked = Vec::new();
+        seen.retain(|_, entry| {
+            if entry.marked {
+                entry.marked = false;
+                marked.push(TokenUse {
+                    token: entry.token.clone(),
+                    at: entry.at,
+                    address: entry.address.to_string(),
+                });
+            }
+            now - entry.at < WRITE_EVERY
+        });
+        marked
+    }
+
+    /// Writes the marked uses to `store`.
+    pub async fn flush(&self, store: &Store) {
+        let uses = self.take_marked();
+        if uses.is_empty() {
+            return;
+        }
+        if let Err(e) = store.record_token_uses(&uses).await {
+            tracing::warn!("cannot record the last use of {} tokens: {e}", uses.len());
+        }
+    }
+
+    /// Writes the marked uses every `period`, for as long as the service runs.
+    pub async fn write_periodically(self: Arc<Self>, store: Store, period: Duration) {
+        let mut ticks = tokio::time::interval(period);
+        loop {
+            ticks.tick().await;
+            self.flush(&store).await;
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! Throttled guessing: wrong passwords slow the guesser down, never the owner.
+//!
+//! Failures are counted per subject (an account's e-mail, or a registry
+//! token at a registry) *and client address*, and per client address across
+//! subjects (credential stuffing). Never per subject alone: the right
+//! password from another address is not held up by someone else's
+//! failures, so no attacker can lock an account out. Past an allowance,
+//! every further failure blocks the key for a delay that doubles (1 s,
+//! 2 s, 4 s, ... up to a maximum); meanwhile attempts are answered 429 with
+//! `Retry-After`, without checking the password. Failures are forgotten one
+//! by one as time passes (`forget_seconds` each), so the delays decay too.
+//! A correct password clears its subject's strikes from that address.
+//!
+//! Subjects are counted whether or not they exist (the check happens before
+//! any lookup), so throttling reveals nothing about which accounts exist.
+//! The counters live in this node's memory, bounded; against N nodes behind
+//! a balancer a guesser gets at most N times the allowance (README).
+
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use crate::clock::Clock;
+
+/// The limits, as settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleSettings {
+    /// Failures allowed per subject and address before delays start.
+    pub allowance: u32,
+    /// Failures allowed per address, across subjects, before delays start.
+    pub address_allowance: u32,
+    /// Seconds after which one failure is forgotten.
+    pub forget_seconds: i64,
+    /// The longest delay, in seconds.
+    pub max_delay_seconds: i64,
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> Self {
+        Self {
+            allowance: 5,
+            address_allowance: 50,
+            forget_seconds: 600,
+            max_delay_seconds: 3600,
+        }
+    }
+}
+
+/// Keys tracked per generation; two generations bound the memory.
+const GENERATION_CAPACITY: usize = 50_000;
+
+/// What is counted: a subject from an address, or an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    Subject(u64, IpAddr),
+    Address(IpAddr),
+}
+
+/// The failures of one key.
+#[derive(Debug, Clone, Copy)]
+struct Strikes {
+    /// Failures not yet forgotten, as of `updated_at`.
+    failures: f64,
+    updated_at: i64,
+    /// No attempt is checked before this time.
+    blocked_until: i64,
+}
+
+/// Too many failures: try again in this many seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAfter(pub i64);
+
+/// The failure counters of this node.
+pub struct Throttle {
+    settings: ThrottleSettings,
+    clock: Arc<dyn Clock>,
+    /// Hashes subjects (random keys per process), so keys stay small.
+    hasher: RandomState,
+    table: Mutex<Generations>,
+}
+
+/// The keys seen lately: the current generation, and the one before it,
+/// dropped whole when the current one fills up.
+#[derive(Default)]
+struct Generations {
+    current: HashMap<Key, Strikes>,
+    previous: HashMap<Key, Strikes>,
+}
+
+impl Generations {
+    fn get(&mut self, key: &Key) -> Option<Strikes> {
+        if let Some(strikes) = self.current.get(key) {
+            return Some(*strikes);
+        }
+        let strikes = self.previous.remove(key)?;
+        self.put(*key, strikes);
+        Some(strikes)
+    }
+
+    fn put(&mut self, key: Key, strikes: Strikes) {
+        if self.current.len() >= GENERATION_CAPACITY && !self.current.contains_key(&key) {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(key, strikes);
+    }
+
+    fn remove(&mut self, key: &Key) {
+        self.current.remove(key);
+        self.previous.remove(key);
+    }
+}
+
+impl Throttle {
+    pub fn new(settings: ThrottleSettings, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            settings,
+            clock,
+            hasher: RandomState::new(),
+            table: Mutex::new(Generations::default()),
+        }
+    }
+
+    /// Whether `subject` may try a password from `address` now.
+    pub fn check(&self, subject: &str, address: IpAddr) -> Result<(), RetryAfter> {
+        let now = self.clock.now();
+        let Ok(mut table) = self.table.lock() else {
+            return Ok(());
+        };
+        let blocked_until = self
+            .keys(subject, address)
+            .iter()
+            .filter_map(|key| table.get(key))
+            .map(|strikes| strikes.blocked_until)
+            .max()
+            .unwrap_or(i64::MIN);
+        if blocked_until > now {
+            Err(RetryAfter(blocked_until - now))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Counts a wrong password for `subject` from `address`.
+    pub fn failed(&self, subject: &str, address: IpAddr) {
+        let now = self.clock.now();
+        let settings = self.settings;
+        let Ok(mut table) = self.table.lock() else {
+            return;
+        };
+        let [by_subject, by_address] = self.keys(subject, address);
+        for (key, allowance) in [
+            (by_subject, settings.allowance),
+            (by_address, settings.address_allowance),
+        ] {
+            let mut strikes = table.get(&key).unwrap_or(Strikes {
+                failures: 0.0,
+                updated_at: now,
+                blocked_until: i64::MIN,
+            });
+            let forgotten =
+                (now - strikes.updated_at).max(0) as f64 / settings.forget_seconds.max(1) as f64;
+            strikes.failures = (strikes.failures - forgotten).max(0.0) + 1.0;
+            strikes.updated_at = now;
+            let excess = strikes.failures - f64::from(allowance);
+            if excess > 0.0 {
+                let doublings = (excess.ceil() as u32).saturating_sub(1).min(62);
+                let delay = (1i64 << doublings).min(settings.max_delay_seconds);
+                strikes.blocked_until = now + delay;
+            }
+            table.put(key, strikes);
+        }
+    }
+
+    /// A right password for `subject` from `address`: its strikes there are
+    /// cleared (the address's count across subjects decays on its own).
+    pub fn succeeded(&self, subject: &str, address: IpAddr) {
+        if let Ok(mut table) = self.table.lock() {
+            let [by_subject, _] = self.keys(subject, address);
+            table.remove(&by_subject);
+        }
+    }
+
+    fn keys(&self, subject: &str, address: IpAddr) -> [Key; 2] {
+        let address = canonical(address);
+        [
+            Key::Subject(self.hasher.hash_one(subject), address),
+            Key::Address(address),
+        ]
+    }
+}
+
+/// IPv4-mapped IPv6 addresses count as their IPv4 address.
+fn canonical(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn throttle(clock: Arc<ManualClock>) -> Throttle {
+        Throttle::new(
+            ThrottleSettings {
+                allowance: 3,
+                address_allowance: 10,
+                forget_seconds: 60,
+                max_delay_seconds: 100,
+            },
+            clock,
+        )
+    }
+
+    const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1));
+    const B: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
+
+    #[test]
+    fn delays_start_after_the_allowance_and_double() {
+        let clock = Arc::new(ManualClock::starting_now());
+        let t = throttle(clock.clone());
+        for _ in 0..3 {
+            assert_eq!(t.check("ada", A), Ok(()));
+            t.failed("ada", A);
+        }
+        assert_eq!(t.check("ada", A), Ok(()), "the allowance is not blocked");
+        t.failed("ada", A);
+        assert_eq!(t.check("ada", A), Err(RetryAfter(1)));
+        clock.advance(1);
+        t.failed("ada", A);
+        assert_eq!(t.check("ada", A), Err(RetryAfter(2)));
+        clock.advance(2);
+        t.failed("ada", A);
+        assert_eq!(t.check("ada", A), Err(RetryAfter(4)));
+        // Another address is never held up by these failures.
+        assert_eq!(t.check("ada", B), Ok(()));
+    }
+
+    #[test]
+    fn failures_are_forgotten_and_a_right_password_clears_them() {
+        let clock = Arc::new(ManualClock::starting_now());
+        let t = throttle(clock.clone());
+        for _ in 0..4 {
+            t.failed("ada", A);
+        }
+        assert!(t.check("ada", A).is_err());
+        clock.advance(120);
+        t.failed("ada", A);
+        assert_eq!(
+            t.check("ada", A),
+            Ok(()),
+            "two of four failures were forgotten"
+        );
+        t.succeeded("ada", A);
+        for _ in 0..3 {
+            t.failed("ada", A);
+        }
+        assert_eq!(t.check("ada", A), Ok(()));
+    }
+
+    #[test]
+    fn an_address_guessing_many_subjects_is_slowed_too() {
+        let clock = Arc::new(ManualClock::starting_now());
+        let t = throttle(clock.clone());
+        for i in 0..11 {
+            t.failed(&format!("user-{i}"), A);
+        }
+        assert!(t.check("someone-new", A).is_err());
+        assert_eq!(t.check("someone-new", B), Ok(()));
+        let mapped = IpAddr::V6(std::net::Ipv4Addr::new(127, 0, 0, 1).to_ipv6_mapped());
+        assert!(t.check("someone-new", mapped).is_err());
+    }
+
+    #[test]
+    fn delays_never_pass_the_maximum() {
+        let clock = Arc::new(ManualClock::starting_now());
+        let t = throttle(clock.clone());
+        for _ in 0..200 {
+            t.failed("ada", A);
+        }
+        assert_eq!(t.check("ada", A), Err(RetryAfter(100)));
+    }
+}
