@@ -14,6 +14,7 @@ import datetime
 import json
 import os
 import re
+import time
 import unittest
 import urllib.request
 import uuid
@@ -377,6 +378,46 @@ class Conformance(unittest.TestCase):
         self.assertEqual(token.metadata.created_by, os.environ["OWNER_EMAIL"])
         fetched = cr.RegistriesApi(self.api).registries_find_by_id(registry.id)
         self.assertEqual(fetched.id, registry.id)
+
+    def test_tollgate_extension_fields_are_ignored_by_the_sdk(self):
+        registry = self.create_registry()
+        created = self.tokens.registries_tokens_post(
+            registry.id,
+            cr.PostTokenInput(properties=cr.PostTokenProperties(name="used", scopes=[scope("*", "pull")])),
+        )
+        password = created.properties.credentials.password
+        service = f"{registry.properties.name}.{DOMAIN}"
+        login = urllib.request.Request(f"{URL}/registry/token?service={service}")
+        login.add_header("Authorization", "Basic " + base64.b64encode(f"used:{password}".encode()).decode())
+        with urllib.request.urlopen(login) as response:
+            self.assertEqual(response.status, 200)
+        path = f"{HOST}/registries/{registry.id}/tokens/{created.id}"
+        owner_basic = base64.b64encode(
+            f"{os.environ['OWNER_EMAIL']}:{os.environ['OWNER_PASSWORD']}".encode()
+        ).decode()
+        rotate = urllib.request.Request(path + "/rotate", data=b'{"gracePeriodSeconds": 600}', method="POST")
+        rotate.add_header("Authorization", "Basic " + owner_basic)
+        rotate.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(rotate) as response:
+            self.assertEqual(response.status, 200)
+        raw = {}
+        for _ in range(100):
+            read = urllib.request.Request(path)
+            read.add_header("Authorization", "Basic " + owner_basic)
+            with urllib.request.urlopen(read) as response:
+                raw = json.load(response)
+            if "lastUsedDate" in raw["properties"]:
+                break
+            time.sleep(0.1)
+        for extension in ("lastUsedDate", "lastUsedFrom", "previousPasswordValidUntil"):
+            self.assertIn(extension, raw["properties"])
+        # The SDK reads the same answer and simply leaves the extensions out.
+        token = self.tokens.registries_tokens_find_by_id(registry.id, created.id)
+        self.assertEqual(token.properties.name, "used")
+        self.assertEqual(token.properties.status, "enabled")
+        self.assertNotIn("lastUsedDate", json.dumps(token.to_dict(), default=str))
+        listed = self.tokens.registries_tokens_get(registry.id)
+        self.assertEqual([t.id for t in listed.items], [created.id])
 
     def test_wrong_credentials_are_refused(self):
         wrong = cr.RegistriesApi(client(os.environ["OWNER_EMAIL"], "wrong password"))

@@ -1,4 +1,5 @@
-//! `tollgate admin user ...` against a store, checked through the HTTP API.
+//! `tollgate admin user ...` and `admin audit` against a store, checked
+//! through the HTTP API.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -183,4 +184,68 @@ async fn create_generates_a_password_when_none_is_given_and_refuses_bad_input() 
         assert!(!output.status.success(), "{bad:?} must fail");
         assert!(!output.stderr.is_empty());
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_operator_reads_every_contracts_audit_trail() {
+    let app = TestApp::spawn().await;
+    let db = app.database_url.clone();
+    let created = admin(
+        &db,
+        &[
+            "create",
+            "--email",
+            "audited@example.com",
+            "--contract",
+            "62000001",
+        ],
+        None,
+    );
+    assert!(created.status.success());
+    let response = app
+        .as_user("audited@example.com", "not the password")
+        .get("/auth/v1/tokens")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let audit = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tollgate"))
+            .args(["admin", "audit", "--database", &db, "--json"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let refused = loop {
+        let output = audit(&["--action", "login.refused"]);
+        assert!(output.status.success(), "{output:?}");
+        let lines = stdout(&output);
+        if !lines.is_empty() {
+            break lines;
+        }
+        assert!(std::time::Instant::now() < deadline, "no refusal recorded");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let event: serde_json::Value = serde_json::from_str(refused.lines().next().unwrap()).unwrap();
+    assert_eq!(event["contract"], 62_000_001);
+    assert_eq!(event["actor"]["name"], "audited@example.com");
+    assert!(!refused.contains("not the password"));
+
+    // Every contract's events, the newest first, filterable by contract.
+    let all = stdout(&audit(&["--action", "account.created"]));
+    assert_eq!(
+        all.lines().count(),
+        2,
+        "the first owner and this account: {all}"
+    );
+    let one = stdout(&audit(&["--contract", &OWNER_CONTRACT.to_string()]));
+    assert!(
+        one.lines()
+            .all(|l| l.contains(&format!("\"contract\":{OWNER_CONTRACT}"))),
+        "{one}"
+    );
+    let bad = audit(&["--since", "yesterday"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--since"));
 }

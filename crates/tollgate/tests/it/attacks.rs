@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tollgate_server::clock::Clock;
 
-use crate::support::process::Served;
+use crate::support::process::{ServeOptions, Served};
 use crate::support::*;
 
 const RIVAL: &str = "rival@example.com";
@@ -329,7 +329,11 @@ async fn the_embedded_store_is_readable_only_by_its_user() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tollgate.db");
     let url = format!("sqlite://{}", file.display());
-    let served = Served::start_with_umask(&url, Some("022")).await;
+    let options = ServeOptions {
+        umask: Some("022"),
+        log: None,
+    };
+    let served = Served::start_with(&url, &options).await;
     let response = reqwest::Client::new()
         .get(format!("{}/auth/v1/tokens/generate", served.base))
         .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))

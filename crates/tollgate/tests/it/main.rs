@@ -12,6 +12,7 @@ mod defences;
 mod durability;
 mod gate;
 mod lifecycle;
+mod log_hygiene;
 mod registries;
 mod registry_e2e;
 mod registry_token;

@@ -206,3 +206,104 @@ async fn a_real_registry_enforces_registry_tokens() {
         "expired token",
     );
 }
+
+/// A token request for `user` from `address` (not skopeo: it cannot pick
+/// its source address), as a guesser elsewhere would send it.
+async fn guess_from(address: &str, app: &TestApp, service: &str, user: &str) -> StatusCode {
+    let client = reqwest::Client::builder()
+        .local_address(address.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    client
+        .get(app.url("/registry/token"))
+        .basic_auth(user, Some("a guess"))
+        .query(&[("service", service)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_registry_under_attack_and_through_a_password_rotation() {
+    require("docker-registry");
+    require("skopeo");
+    let app = TestApp::spawn().await;
+    let work = tempfile::tempdir().unwrap();
+    let image = write_oci_image(&work.path().join("image"));
+    let pulled = work.path().join("pulled");
+    let authfile = work.path().join("auth.json");
+    let everything = json!([{"type": "repository", "name": "*", "actions": ["pull", "push"]}]);
+    let (registry, service, token, old) =
+        registry_with_token(&app, "gamma", "ci", everything).await;
+    let gamma = Distribution::start(&app, &service).await;
+
+    // A guesser at 127.0.0.2 is throttled after its allowance...
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        statuses.push(guess_from("127.0.0.2", &app, &service, "ci").await.as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 401, 429]);
+    // ...while skopeo, with the right password from 127.0.0.1, works on.
+    let creds = format!("ci:{old}");
+    login(&gamma, "ci", &old, &authfile)
+        .await
+        .expect("the owner logs in during the attack");
+    push(&image, &gamma, "team/app", &creds)
+        .await
+        .expect("and pushes");
+    pull(&gamma, "team/app", &creds, &pulled)
+        .await
+        .expect("and pulls");
+
+    // skopeo guessing from 127.0.0.1 is throttled too, in Docker's format.
+    for _ in 0..6 {
+        refused(
+            login(&gamma, "ci", "a guess", &authfile).await,
+            BAD_LOGIN,
+            "a wrong password",
+        );
+    }
+    let throttled = login(&gamma, "ci", &old, &authfile).await;
+    refused(
+        throttled,
+        "too many requests",
+        "a throttled login, even with the right password",
+    );
+    app.clock.advance(1);
+    login(&gamma, "ci", &old, &authfile)
+        .await
+        .expect("let in once the delay has passed");
+
+    // A rotation with a grace period: both passwords work meanwhile.
+    let rotated: Value = app
+        .as_owner()
+        .post(&format!("{CR}/registries/{registry}/tokens/{token}/rotate"))
+        .json(&json!({"gracePeriodSeconds": 30}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let new = rotated["properties"]["credentials"]["password"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for password in [&old, &new] {
+        pull(&gamma, "team/app", &format!("ci:{password}"), &pulled)
+            .await
+            .expect("both passwords pull during the grace period");
+    }
+    // After it, only the new one. (Tollgate's clock moves; the JWT it signs
+    // then is within the registry's leeway for clock skew.)
+    app.clock.advance(31);
+    refused(
+        login(&gamma, "ci", &old, &authfile).await,
+        BAD_LOGIN,
+        "the old password after the grace period",
+    );
+    pull(&gamma, "team/app", &format!("ci:{new}"), &pulled)
+        .await
+        .expect("the new password pulls after the grace period");
+}

@@ -9,6 +9,15 @@ use tempfile::NamedTempFile;
 
 use super::{OWNER_CONTRACT, OWNER_EMAIL, OWNER_PASSWORD};
 
+/// How to start the process.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ServeOptions<'a> {
+    /// The umask to start it under (through `sh`).
+    pub umask: Option<&'a str>,
+    /// `TOLLGATE_LOG` (default `info`).
+    pub log: Option<&'a str>,
+}
+
 /// A `tollgate serve` process on a fixed store; its standard error is kept.
 pub struct Served {
     child: Child,
@@ -27,14 +36,14 @@ impl Served {
     /// Starts serving `database_url` (the first owner is the test owner)
     /// and waits until it is healthy.
     pub async fn start(database_url: &str) -> Served {
-        Self::start_with_umask(database_url, None).await
+        Self::start_with(database_url, &ServeOptions::default()).await
     }
 
-    /// Like [`Served::start`], under `umask` (through `sh`) when given.
-    pub async fn start_with_umask(database_url: &str, umask: Option<&str>) -> Served {
+    /// Like [`Served::start`], with `options`.
+    pub async fn start_with(database_url: &str, options: &ServeOptions<'_>) -> Served {
         let port = free_port();
         let binary = env!("CARGO_BIN_EXE_tollgate");
-        let mut command = match umask {
+        let mut command = match options.umask {
             Some(mask) => {
                 let mut sh = Command::new("sh");
                 sh.args(["-c", &format!("umask {mask} && exec \"$0\" \"$@\""), binary]);
@@ -54,6 +63,7 @@ impl Served {
             .env("TOLLGATE_ADMIN_EMAIL", OWNER_EMAIL)
             .env("TOLLGATE_ADMIN_PASSWORD", OWNER_PASSWORD)
             .env("TOLLGATE_ADMIN_CONTRACT", OWNER_CONTRACT.to_string())
+            .env("TOLLGATE_LOG", options.log.unwrap_or("info"))
             .stdout(Stdio::null())
             .stderr(stderr.reopen().expect("standard error file"))
             .spawn()
