@@ -2,7 +2,7 @@
 //! each sending its next request as soon as the previous answer is read,
 //! for a fixed time. Every latency is kept, so percentiles are exact.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 /// Builds the request a worker sends as its `n`th.
 pub type MakeRequest = Arc<dyn Fn(usize, u64) -> Request<Full<Bytes>> + Send + Sync>;
@@ -48,13 +48,26 @@ pub async fn run(
     expected: u16,
     make: MakeRequest,
 ) -> anyhow::Result<Measured> {
+    run_from(None, target, concurrency, duration, expected, make).await
+}
+
+/// Like [`run`], with the connections made from `source` (another
+/// loopback address, say) when given.
+pub async fn run_from(
+    source: Option<IpAddr>,
+    target: SocketAddr,
+    concurrency: usize,
+    duration: Duration,
+    expected: u16,
+    make: MakeRequest,
+) -> anyhow::Result<Measured> {
     let started = Instant::now();
     let deadline = started + duration;
     let mut workers = Vec::with_capacity(concurrency);
     for worker in 0..concurrency {
         let make = make.clone();
         workers.push(tokio::spawn(async move {
-            drive(target, worker, deadline, expected, make).await
+            drive(source, target, worker, deadline, expected, make).await
         }));
     }
     let mut measured = Measured {
@@ -75,13 +88,21 @@ pub async fn run(
 }
 
 async fn drive(
+    source: Option<IpAddr>,
     target: SocketAddr,
     worker: usize,
     deadline: Instant,
     expected: u16,
     make: MakeRequest,
 ) -> anyhow::Result<(u64, u64, Vec<u32>)> {
-    let stream = TcpStream::connect(target).await?;
+    let stream = match source {
+        Some(source) => {
+            let socket = TcpSocket::new_v4()?;
+            socket.bind(SocketAddr::new(source, 0))?;
+            socket.connect(target).await?
+        }
+        None => TcpStream::connect(target).await?,
+    };
     stream.set_nodelay(true)?;
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;

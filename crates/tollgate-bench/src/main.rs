@@ -9,7 +9,8 @@
 //! ratio is taken to the mean of those two runs: this shared machine's
 //! speed drifts over a run, and the ratio should not. Then it grows the
 //! store to a million Auth API tokens and a million registry tokens and
-//! measures the read paths again.
+//! measures the read paths again. Scenario 7 runs scenarios 1 and 4 again
+//! while a guesser at 127.0.0.2 sends wrong passwords as fast as it can.
 //! `--quick` shrinks durations and sizes to a smoke run (CI runs it).
 
 mod load;
@@ -120,6 +121,31 @@ impl Bench {
         });
         self.last_baseline = Some(after);
         Ok(())
+    }
+
+    /// Measures a scenario while a guesser at another loopback address
+    /// hammers wrong passwords (Basic on the API and registry logins) from
+    /// [`ATTACKERS`] connections of its own; answers what the attack sent.
+    async fn under_attack(
+        &mut self,
+        name: &str,
+        expected: u16,
+        make: MakeRequest,
+        attack: MakeRequest,
+    ) -> anyhow::Result<Measured> {
+        let target = self.tollgate.address;
+        // The attack runs through the scenario's warm-up and its measured run.
+        let lasting = self.plan.duration * 6 / 5 + Duration::from_millis(200);
+        let attacker = tokio::spawn(load::run_from(
+            Some(ATTACKER_ADDRESS.into()),
+            target,
+            ATTACKERS,
+            lasting,
+            429,
+            attack,
+        ));
+        self.scenario(name, expected, make).await?;
+        attacker.await?
     }
 
     /// Notes that the store was grown: time has passed, so the next
@@ -243,6 +269,23 @@ async fn main() -> anyhow::Result<()> {
             create_tokens(seeded.write_registry.as_str(), basic.clone()),
         )
         .await?;
+    let attack = guessing(&registry_login);
+    let attacked_bearer = bench
+        .under_attack(
+            "7 scenario 1 during a guessing attack",
+            200,
+            simple_get(&get_token, format!("Bearer {bearer}")),
+            attack.clone(),
+        )
+        .await?;
+    let attacked_login = bench
+        .under_attack(
+            "7 scenario 4 during a guessing attack",
+            200,
+            simple_get(&registry_login, reader.clone()),
+            attack,
+        )
+        .await?;
 
     let seeding = Instant::now();
     seed::registry_tokens(&store, &seeded, list_sizes[1], scale, now).await?;
@@ -272,6 +315,7 @@ async fn main() -> anyhow::Result<()> {
         .await?;
 
     print_table(&bench.plan, &bench.rows);
+    print_attack(&bench.rows, &[&attacked_bearer, &attacked_login]);
     let disk: u64 = ["", "-wal", "-shm"]
         .iter()
         .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", db_path.display())).ok())
@@ -409,6 +453,56 @@ impl Client {
         let (status, body) = self.get(path, authorization).await?;
         anyhow::ensure!(status == 200, "{path} answered {status}");
         Ok(body.len())
+    }
+}
+
+/// The guesser's address: another loopback address than the legitimate load's.
+const ATTACKER_ADDRESS: [u8; 4] = [127, 0, 0, 2];
+
+/// Connections the guesser keeps busy.
+const ATTACKERS: usize = 4;
+
+/// Wrong passwords, in turn for the owner's account (Basic) and for the
+/// registry token the logins use: what a guesser sends, as fast as it can.
+fn guessing(registry_login: &str) -> MakeRequest {
+    let api = format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:a wrong guess", seed::OWNER_EMAIL))
+    );
+    let registry = format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:a wrong guess", seed::READER))
+    );
+    let registry_login = registry_login.to_owned();
+    Arc::new(move |_, n| {
+        if n % 2 == 0 {
+            get_request("/auth/v1/tokens", &api)
+        } else {
+            get_request(&registry_login, &registry)
+        }
+    })
+}
+
+/// How the legitimate load fared during the attack, against the quiet figures.
+fn print_attack(rows: &[Row], attacks: &[&Measured]) {
+    let rps_of = |prefix: &str| {
+        rows.iter()
+            .find(|row| row.name.starts_with(prefix))
+            .map(|row| row.measured.rps())
+            .unwrap_or(f64::NAN)
+    };
+    println!();
+    for (quiet, attacked, attack) in [
+        ("1 GET", "7 scenario 1", attacks[0]),
+        ("4 GET", "7 scenario 4", attacks[1]),
+    ] {
+        println!(
+            "guessing attack ({ATTACKERS} connections from 127.0.0.2, {:.0} guesses/s, {:.1}% answered 429): {} at {:.2} of its quiet throughput",
+            attack.requests as f64 / attack.seconds,
+            100.0 * (attack.requests - attack.errors) as f64 / attack.requests.max(1) as f64,
+            attacked.trim_start_matches("7 "),
+            rps_of(attacked) / rps_of(quiet)
+        );
     }
 }
 

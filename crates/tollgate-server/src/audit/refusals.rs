@@ -43,6 +43,8 @@ pub struct RefusedLogin {
     pub address: IpAddr,
     /// Why, in words (never the credential).
     pub reason: &'static str,
+    /// The delay this refusal started for further attempts, in seconds.
+    pub throttled_for: Option<i64>,
 }
 
 /// The gate's end of the queue.
@@ -118,7 +120,14 @@ impl RefusalWriter {
                 address: Some(refused.address.to_string()),
                 resource_type: resource.0.to_owned(),
                 resource_id: resource.1,
-                detail: json!({"login": refused.kind, "reason": refused.reason}),
+                detail: match refused.throttled_for {
+                    Some(seconds) => json!({
+                        "login": refused.kind,
+                        "reason": refused.reason,
+                        "throttledForSeconds": seconds,
+                    }),
+                    None => json!({"login": refused.kind, "reason": refused.reason}),
+                },
             };
         match &refused.subject {
             RefusedSubject::Account { email } => {

@@ -8,8 +8,8 @@
 //! turn one into a proof, so what every login must do is written once, in
 //! one order: count it; for a password, check the throttle (a 429 without
 //! looking at the password); verify; then note a wrong password in the
-//! throttle, a refusal in the audit trail (queued, off the request path),
-//! and a token's use in [`LastUse`]. The HTTP extractors only parse headers
+//! throttle, a refusal in the audit trail (queued, off the request path,
+//! with the delay it starts), and a token's use in [`LastUse`]. The HTTP extractors only parse headers
 //! and forms into credentials and render the refusals.
 
 use std::future::Future;
@@ -161,7 +161,6 @@ impl Authenticator {
         if let Some(subject) = &guessable
             && let Err(retry) = self.throttle.check(subject, client)
         {
-            self.refused(kind, claimed, client, "throttled: too many wrong passwords");
             return Err(C::throttled(retry));
         }
         let outcome = credential.verify(self, client).await;
@@ -173,33 +172,25 @@ impl Authenticator {
                 C::used(proof, &self.last_use, client);
             }
             Err(refusal) => {
-                if let Some(subject) = &guessable
-                    && C::wrong_guess(refusal)
-                {
-                    self.throttle.failed(subject, client);
-                }
+                let throttled_for = match &guessable {
+                    Some(subject) if C::wrong_guess(refusal) => {
+                        self.throttle.failed(subject, client)
+                    }
+                    _ => None,
+                };
                 if let Some(reason) = C::reason(refusal) {
-                    self.refused(kind, claimed, client, reason);
+                    self.trail.refused_login(RefusedLogin {
+                        at: self.clock.now(),
+                        kind: kind.as_str(),
+                        subject: claimed,
+                        address: client,
+                        reason,
+                        throttled_for: throttled_for.map(|retry| retry.0),
+                    });
                 }
             }
         }
         outcome
-    }
-
-    fn refused(
-        &self,
-        kind: LoginKind,
-        subject: RefusedSubject,
-        address: IpAddr,
-        reason: &'static str,
-    ) {
-        self.trail.refused_login(RefusedLogin {
-            at: self.clock.now(),
-            kind: kind.as_str(),
-            subject,
-            address,
-            reason,
-        });
     }
 
     /// How many logins of `kind` reached the gate since the start.
@@ -232,7 +223,9 @@ pub enum MemberRefusal {
 }
 
 impl MemberRefusal {
-    /// Why, for the audit trail; `None` for what is no refused login.
+    /// Why, for the audit trail; `None` for what is no refused login, and
+    /// for a throttled attempt (recorded with the failure that started
+    /// its delay).
     fn reason(&self) -> Option<&'static str> {
         Some(match self {
             MemberRefusal::WrongPassword => "wrong e-mail or password",
@@ -247,8 +240,8 @@ impl MemberRefusal {
             MemberRefusal::NotAMember(_) => "not a member of the contract named",
             MemberRefusal::NoContract => "a member of no contract",
             MemberRefusal::TokenForAnotherContract { .. } => "access token of another contract",
-            MemberRefusal::Throttled(_) => "throttled: too many wrong passwords",
             MemberRefusal::ContractRequired(_)
+            | MemberRefusal::Throttled(_)
             | MemberRefusal::Token(BearerError::Store(_))
             | MemberRefusal::Store(_) => return None,
         })

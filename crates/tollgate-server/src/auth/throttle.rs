@@ -10,6 +10,9 @@
 //! `Retry-After`, without checking the password. Failures are forgotten one
 //! by one as time passes (`forget_seconds` each), so the delays decay too.
 //! A correct password clears its subject's strikes from that address.
+//! The audit trail records each wrong password and, with the one that
+//! starts a delay, how long it is; the throttled attempts themselves are
+//! not recorded one by one (a flood of them would flood the trail).
 //!
 //! Subjects are counted whether or not they exist (the check happens before
 //! any lookup), so throttling reveals nothing about which accounts exist.
@@ -142,13 +145,15 @@ impl Throttle {
         }
     }
 
-    /// Counts a wrong password for `subject` from `address`.
-    pub fn failed(&self, subject: &str, address: IpAddr) {
+    /// Counts a wrong password for `subject` from `address`; answers the
+    /// delay it starts, if it starts one.
+    pub fn failed(&self, subject: &str, address: IpAddr) -> Option<RetryAfter> {
         let now = self.clock.now();
         let settings = self.settings;
         let Ok(mut table) = self.table.lock() else {
-            return;
+            return None;
         };
+        let mut started: Option<i64> = None;
         let [by_subject, by_address] = self.keys(subject, address);
         for (key, allowance) in [
             (by_subject, settings.allowance),
@@ -168,9 +173,11 @@ impl Throttle {
                 let doublings = (excess.ceil() as u32).saturating_sub(1).min(62);
                 let delay = (1i64 << doublings).min(settings.max_delay_seconds);
                 strikes.blocked_until = now + delay;
+                started = Some(started.map_or(delay, |other| other.max(delay)));
             }
             table.put(key, strikes);
         }
+        started.map(RetryAfter)
     }
 
     /// A right password for `subject` from `address`: its strikes there are

@@ -69,7 +69,7 @@ impl Denied {
     /// registry of this service or met a store out of reach.
     pub fn audited_reason(&self) -> Option<&'static str> {
         match self {
-            Denied::UnknownService | Denied::Store(_) => None,
+            Denied::UnknownService | Denied::Store(_) | Denied::Throttled(_) => None,
             other => Some(other.reason()),
         }
     }
