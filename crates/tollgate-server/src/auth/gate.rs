@@ -24,7 +24,7 @@ use super::access_tokens::{AccessTokens, BearerError};
 use super::last_use::LastUse;
 use super::member::{AuthMethod, Member};
 use super::passwords::PasswordCheck;
-use super::throttle::{RetryAfter, Throttle};
+use super::throttle::{Guessable, RetryAfter, Throttle};
 use crate::audit::{AuditTrail, RefusedLogin, RefusedSubject};
 use crate::clock::Clock;
 use crate::jwt::JwtError;
@@ -82,14 +82,15 @@ pub trait Credential: Send {
 
     /// What guesses are counted against, for a credential with a password
     /// a person chose or could guess; `None` for signed tokens.
-    fn guessable(&self) -> Option<String>;
+    fn guessable(&self) -> Option<Guessable<'_>>;
 
-    /// Who the credential claims to be, for the audit trail.
+    /// Who the credential claims to be, for the audit trail (asked only
+    /// when it is refused).
     fn claimed(&self, gate: &Authenticator) -> RefusedSubject;
 
     /// Checks the credential; the gate calls this, nothing else does.
     fn verify(
-        self,
+        &self,
         gate: &Authenticator,
         client: IpAddr,
     ) -> impl Future<Output = Result<Self::Proof, Self::Refusal>> + Send;
@@ -156,9 +157,8 @@ impl Authenticator {
     ) -> Result<C::Proof, C::Refusal> {
         let kind = credential.kind();
         self.attempts[kind.index()].fetch_add(1, Ordering::Relaxed);
-        let guessable = credential.guessable();
-        let claimed = credential.claimed(self);
-        if let Some(subject) = &guessable
+        let subject = credential.guessable().map(|g| self.throttle.subject(g));
+        if let Some(subject) = subject
             && let Err(retry) = self.throttle.check(subject, client)
         {
             return Err(C::throttled(retry));
@@ -166,13 +166,13 @@ impl Authenticator {
         let outcome = credential.verify(self, client).await;
         match &outcome {
             Ok(proof) => {
-                if let Some(subject) = &guessable {
+                if let Some(subject) = subject {
                     self.throttle.succeeded(subject, client);
                 }
                 C::used(proof, &self.last_use, client);
             }
             Err(refusal) => {
-                let throttled_for = match &guessable {
+                let throttled_for = match subject {
                     Some(subject) if C::wrong_guess(refusal) => {
                         self.throttle.failed(subject, client)
                     }
@@ -182,7 +182,7 @@ impl Authenticator {
                     self.trail.refused_login(RefusedLogin {
                         at: self.clock.now(),
                         kind: kind.as_str(),
-                        subject: claimed,
+                        subject: credential.claimed(self),
                         address: client,
                         reason,
                         throttled_for: throttled_for.map(|retry| retry.0),
@@ -264,8 +264,8 @@ impl Credential for AccountPassword<'_> {
         LoginKind::Basic
     }
 
-    fn guessable(&self) -> Option<String> {
-        Some(Email::normalise(self.email))
+    fn guessable(&self) -> Option<Guessable<'_>> {
+        Some(Guessable::Email(self.email))
     }
 
     fn claimed(&self, _: &Authenticator) -> RefusedSubject {
@@ -288,7 +288,7 @@ impl Credential for AccountPassword<'_> {
 
     fn used(_: &Member, _: &LastUse, _: IpAddr) {}
 
-    async fn verify(self, gate: &Authenticator, client: IpAddr) -> Result<Member, MemberRefusal> {
+    async fn verify(&self, gate: &Authenticator, client: IpAddr) -> Result<Member, MemberRefusal> {
         let email = Email::normalise(self.email);
         let account = gate
             .store
@@ -346,7 +346,7 @@ impl Credential for AccessToken<'_> {
         LoginKind::Bearer
     }
 
-    fn guessable(&self) -> Option<String> {
+    fn guessable(&self) -> Option<Guessable<'_>> {
         None
     }
 
@@ -372,7 +372,7 @@ impl Credential for AccessToken<'_> {
         }
     }
 
-    async fn verify(self, gate: &Authenticator, client: IpAddr) -> Result<Member, MemberRefusal> {
+    async fn verify(&self, gate: &Authenticator, client: IpAddr) -> Result<Member, MemberRefusal> {
         let lookup = gate
             .access_tokens
             .authenticate(&gate.store, self.token, gate.clock.now())
@@ -430,8 +430,11 @@ impl Credential for RegistryPassword<'_> {
         }
     }
 
-    fn guessable(&self) -> Option<String> {
-        Some(format!("{}\n{}", self.service, self.username))
+    fn guessable(&self) -> Option<Guessable<'_>> {
+        Some(Guessable::RegistryToken {
+            service: self.service,
+            username: self.username,
+        })
     }
 
     fn claimed(&self, gate: &Authenticator) -> RefusedSubject {
@@ -457,7 +460,7 @@ impl Credential for RegistryPassword<'_> {
         last_use.registry_token(token.contract, &token.registry_id, &token.id, client);
     }
 
-    async fn verify(self, gate: &Authenticator, client: IpAddr) -> Result<LoginToken, Denied> {
+    async fn verify(&self, gate: &Authenticator, client: IpAddr) -> Result<LoginToken, Denied> {
         gate.registry_logins
             .with_password(
                 self.service,
@@ -485,7 +488,7 @@ impl Credential for RefreshToken<'_> {
         LoginKind::RegistryRefresh
     }
 
-    fn guessable(&self) -> Option<String> {
+    fn guessable(&self) -> Option<Guessable<'_>> {
         None
     }
 
@@ -512,7 +515,7 @@ impl Credential for RefreshToken<'_> {
         last_use.registry_token(token.contract, &token.registry_id, &token.id, client);
     }
 
-    async fn verify(self, gate: &Authenticator, client: IpAddr) -> Result<LoginToken, Denied> {
+    async fn verify(&self, gate: &Authenticator, client: IpAddr) -> Result<LoginToken, Denied> {
         gate.registry_logins
             .with_refresh_token(self.service, self.token, client, gate.clock.now())
             .await

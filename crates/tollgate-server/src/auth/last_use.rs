@@ -63,9 +63,8 @@ impl LastUse {
         id: &TokenId,
         address: IpAddr,
     ) {
-        let key = self
-            .hasher
-            .hash_one((1u8, contract.get(), registry.as_str(), id.as_str()));
+        // Token ids are random UUIDs: the id alone tells tokens apart.
+        let key = self.hasher.hash_one((1u8, id.as_str()));
         self.note(key, address, || UsedToken::Registry {
             contract,
             registry: registry.clone(),

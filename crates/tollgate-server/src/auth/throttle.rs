@@ -21,8 +21,9 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::clock::Clock;
@@ -75,6 +76,19 @@ struct Strikes {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryAfter(pub i64);
 
+/// What a guessable credential names, as presented.
+#[derive(Debug, Clone, Copy)]
+pub enum Guessable<'a> {
+    /// An account's e-mail (counted as it is compared: trimmed, lower-cased).
+    Email(&'a str),
+    /// A registry token's name at a registry (`service`).
+    RegistryToken { service: &'a str, username: &'a str },
+}
+
+/// A subject, hashed (with this node's random keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Subject(u64);
+
 /// The failure counters of this node.
 pub struct Throttle {
     settings: ThrottleSettings,
@@ -82,6 +96,8 @@ pub struct Throttle {
     /// Hashes subjects (random keys per process), so keys stay small.
     hasher: RandomState,
     table: Mutex<Generations>,
+    /// How many keys the table holds: while none, a login touches no lock.
+    tracked: AtomicUsize,
 }
 
 /// The keys seen lately: the current generation, and the one before it,
@@ -113,6 +129,10 @@ impl Generations {
         self.current.remove(key);
         self.previous.remove(key);
     }
+
+    fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
 }
 
 impl Throttle {
@@ -122,11 +142,35 @@ impl Throttle {
             clock,
             hasher: RandomState::new(),
             table: Mutex::new(Generations::default()),
+            tracked: AtomicUsize::new(0),
         }
     }
 
+    /// The subject a credential names, without allocating.
+    pub fn subject(&self, guessable: Guessable<'_>) -> Subject {
+        let mut hasher = self.hasher.build_hasher();
+        match guessable {
+            Guessable::Email(email) => {
+                hasher.write_u8(0);
+                for c in email.trim().chars().flat_map(char::to_lowercase) {
+                    hasher.write_u32(u32::from(c));
+                }
+            }
+            Guessable::RegistryToken { service, username } => {
+                hasher.write_u8(1);
+                hasher.write(service.as_bytes());
+                hasher.write_u8(0xff);
+                hasher.write(username.as_bytes());
+            }
+        }
+        Subject(hasher.finish())
+    }
+
     /// Whether `subject` may try a password from `address` now.
-    pub fn check(&self, subject: &str, address: IpAddr) -> Result<(), RetryAfter> {
+    pub fn check(&self, subject: Subject, address: IpAddr) -> Result<(), RetryAfter> {
+        if self.tracked.load(Ordering::Relaxed) == 0 {
+            return Ok(());
+        }
         let now = self.clock.now();
         let Ok(mut table) = self.table.lock() else {
             return Ok(());
@@ -147,7 +191,7 @@ impl Throttle {
 
     /// Counts a wrong password for `subject` from `address`; answers the
     /// delay it starts, if it starts one.
-    pub fn failed(&self, subject: &str, address: IpAddr) -> Option<RetryAfter> {
+    pub fn failed(&self, subject: Subject, address: IpAddr) -> Option<RetryAfter> {
         let now = self.clock.now();
         let settings = self.settings;
         let Ok(mut table) = self.table.lock() else {
@@ -177,24 +221,26 @@ impl Throttle {
             }
             table.put(key, strikes);
         }
+        self.tracked.store(table.len(), Ordering::Relaxed);
         started.map(RetryAfter)
     }
 
     /// A right password for `subject` from `address`: its strikes there are
     /// cleared (the address's count across subjects decays on its own).
-    pub fn succeeded(&self, subject: &str, address: IpAddr) {
+    pub fn succeeded(&self, subject: Subject, address: IpAddr) {
+        if self.tracked.load(Ordering::Relaxed) == 0 {
+            return;
+        }
         if let Ok(mut table) = self.table.lock() {
             let [by_subject, _] = self.keys(subject, address);
             table.remove(&by_subject);
+            self.tracked.store(table.len(), Ordering::Relaxed);
         }
     }
 
-    fn keys(&self, subject: &str, address: IpAddr) -> [Key; 2] {
+    fn keys(&self, subject: Subject, address: IpAddr) -> [Key; 2] {
         let address = canonical(address);
-        [
-            Key::Subject(self.hasher.hash_one(subject), address),
-            Key::Address(address),
-        ]
+        [Key::Subject(subject.0, address), Key::Address(address)]
     }
 }
 
@@ -223,6 +269,10 @@ mod tests {
         )
     }
 
+    fn who(t: &Throttle, email: &str) -> Subject {
+        t.subject(Guessable::Email(email))
+    }
+
     const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1));
     const B: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
 
@@ -231,20 +281,24 @@ mod tests {
         let clock = Arc::new(ManualClock::starting_now());
         let t = throttle(clock.clone());
         for _ in 0..3 {
-            assert_eq!(t.check("ada", A), Ok(()));
-            t.failed("ada", A);
+            assert_eq!(t.check(who(&t, "ada"), A), Ok(()));
+            t.failed(who(&t, "ada"), A);
         }
-        assert_eq!(t.check("ada", A), Ok(()), "the allowance is not blocked");
-        t.failed("ada", A);
-        assert_eq!(t.check("ada", A), Err(RetryAfter(1)));
+        assert_eq!(
+            t.check(who(&t, "ada"), A),
+            Ok(()),
+            "the allowance is not blocked"
+        );
+        t.failed(who(&t, "ada"), A);
+        assert_eq!(t.check(who(&t, "ada"), A), Err(RetryAfter(1)));
         clock.advance(1);
-        t.failed("ada", A);
-        assert_eq!(t.check("ada", A), Err(RetryAfter(2)));
+        t.failed(who(&t, "ada"), A);
+        assert_eq!(t.check(who(&t, "ada"), A), Err(RetryAfter(2)));
         clock.advance(2);
-        t.failed("ada", A);
-        assert_eq!(t.check("ada", A), Err(RetryAfter(4)));
+        t.failed(who(&t, "ada"), A);
+        assert_eq!(t.check(who(&t, "ada"), A), Err(RetryAfter(4)));
         // Another address is never held up by these failures.
-        assert_eq!(t.check("ada", B), Ok(()));
+        assert_eq!(t.check(who(&t, "ada"), B), Ok(()));
     }
 
     #[test]
@@ -252,21 +306,21 @@ mod tests {
         let clock = Arc::new(ManualClock::starting_now());
         let t = throttle(clock.clone());
         for _ in 0..4 {
-            t.failed("ada", A);
+            t.failed(who(&t, "ada"), A);
         }
-        assert!(t.check("ada", A).is_err());
+        assert!(t.check(who(&t, "ada"), A).is_err());
         clock.advance(120);
-        t.failed("ada", A);
+        t.failed(who(&t, "ada"), A);
         assert_eq!(
-            t.check("ada", A),
+            t.check(who(&t, "ada"), A),
             Ok(()),
             "two of four failures were forgotten"
         );
-        t.succeeded("ada", A);
+        t.succeeded(who(&t, "ada"), A);
         for _ in 0..3 {
-            t.failed("ada", A);
+            t.failed(who(&t, "ada"), A);
         }
-        assert_eq!(t.check("ada", A), Ok(()));
+        assert_eq!(t.check(who(&t, "ada"), A), Ok(()));
     }
 
     #[test]
@@ -274,12 +328,21 @@ mod tests {
         let clock = Arc::new(ManualClock::starting_now());
         let t = throttle(clock.clone());
         for i in 0..11 {
-            t.failed(&format!("user-{i}"), A);
+            t.failed(who(&t, &format!("user-{i}")), A);
         }
-        assert!(t.check("someone-new", A).is_err());
-        assert_eq!(t.check("someone-new", B), Ok(()));
+        assert!(t.check(who(&t, "someone-new"), A).is_err());
+        assert_eq!(t.check(who(&t, "someone-new"), B), Ok(()));
         let mapped = IpAddr::V6(std::net::Ipv4Addr::new(127, 0, 0, 1).to_ipv6_mapped());
-        assert!(t.check("someone-new", mapped).is_err());
+        assert!(t.check(who(&t, "someone-new"), mapped).is_err());
+    }
+
+    #[test]
+    fn an_email_counts_as_it_is_compared() {
+        let t = throttle(Arc::new(ManualClock::starting_now()));
+        assert_eq!(who(&t, " Ada@Example.COM "), who(&t, "ada@example.com"));
+        assert_ne!(who(&t, "ada@example.com"), who(&t, "bob@example.com"));
+        let token = |service, username| t.subject(Guessable::RegistryToken { service, username });
+        assert_ne!(token("a.cr", "ci"), token("a.c", "rci"));
     }
 
     #[test]
@@ -287,8 +350,8 @@ mod tests {
         let clock = Arc::new(ManualClock::starting_now());
         let t = throttle(clock.clone());
         for _ in 0..200 {
-            t.failed("ada", A);
+            t.failed(who(&t, "ada"), A);
         }
-        assert_eq!(t.check("ada", A), Err(RetryAfter(100)));
+        assert_eq!(t.check(who(&t, "ada"), A), Err(RetryAfter(100)));
     }
 }

@@ -46,16 +46,19 @@ impl Columns for AnyRow {
 
 /// A row of the SQLite read path. Mappers read columns mostly in `SELECT`
 /// order, so each lookup first tries the column after the previous one:
-/// one name comparison per column instead of a scan of all names.
+/// one comparison with the statement's column names, read once per query
+/// (not per row and column: rusqlite checks each name's UTF-8 anew).
 pub(super) struct SqliteRow<'a> {
     row: &'a rusqlite::Row<'a>,
+    names: &'a [String],
     next: Cell<usize>,
 }
 
 impl<'a> SqliteRow<'a> {
-    pub(super) fn new(row: &'a rusqlite::Row<'a>) -> Self {
+    pub(super) fn new(row: &'a rusqlite::Row<'a>, names: &'a [String]) -> Self {
         Self {
             row,
+            names,
             next: Cell::new(0),
         }
     }
@@ -63,11 +66,14 @@ impl<'a> SqliteRow<'a> {
 
 impl Columns for SqliteRow<'_> {
     fn get<T: Column>(&self, name: &str) -> StoreResult<T> {
-        let statement = self.row.as_ref();
         let guess = self.next.get();
-        let index = match statement.column_name(guess) {
-            Ok(found) if found == name => guess,
-            _ => statement.column_index(name)?,
+        let index = if self.names.get(guess).is_some_and(|n| n == name) {
+            guess
+        } else {
+            self.names
+                .iter()
+                .position(|n| *n == name)
+                .ok_or_else(|| rusqlite::Error::InvalidColumnName(name.to_owned()))?
         };
         self.next.set(index + 1);
         T::from_sqlite(self.row, index)

@@ -367,7 +367,36 @@ async fn count_tokens(
 #[derive(Serialize, Deserialize)]
 struct StoredScope {
     name: String,
-    actions: Vec<String>,
+    actions: Vec<StoredAction>,
+}
+
+/// An action as the store spells it.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum StoredAction {
+    Pull,
+    Push,
+    Delete,
+}
+
+impl From<Action> for StoredAction {
+    fn from(action: Action) -> Self {
+        match action {
+            Action::Pull => StoredAction::Pull,
+            Action::Push => StoredAction::Push,
+            Action::Delete => StoredAction::Delete,
+        }
+    }
+}
+
+impl From<StoredAction> for Action {
+    fn from(action: StoredAction) -> Self {
+        match action {
+            StoredAction::Pull => Action::Pull,
+            StoredAction::Push => Action::Push,
+            StoredAction::Delete => Action::Delete,
+        }
+    }
 }
 
 fn scopes_json(scopes: &[ScopeRule]) -> String {
@@ -375,11 +404,7 @@ fn scopes_json(scopes: &[ScopeRule]) -> String {
         .iter()
         .map(|scope| StoredScope {
             name: scope.pattern().as_str().to_owned(),
-            actions: scope
-                .actions()
-                .iter()
-                .map(|a| a.as_str().to_owned())
-                .collect(),
+            actions: scope.actions().iter().map(|a| (*a).into()).collect(),
         })
         .collect();
     serde_json::to_string(&stored).unwrap_or_else(|_| "[]".to_owned())
@@ -391,11 +416,7 @@ fn scopes_from(json: &str) -> StoreResult<Vec<ScopeRule>> {
         .into_iter()
         .map(|scope| {
             let pattern = parsed("scopes", RepositoryPattern::parse_owned("name", scope.name))?;
-            let actions = scope
-                .actions
-                .iter()
-                .map(|a| parsed("scopes", a.parse::<Action>().map_err(|()| a.clone())))
-                .collect::<StoreResult<Vec<_>>>()?;
+            let actions = scope.actions.into_iter().map(Action::from);
             ScopeRule::new(pattern, actions)
                 .ok_or_else(|| StoreError::Backend("column scopes: a scope without actions".into()))
         })

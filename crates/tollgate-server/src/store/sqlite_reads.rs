@@ -7,7 +7,8 @@
 //! thread, on a small pool of connections to the same file (WAL lets them
 //! read while sqlx writes). Writes always go through sqlx.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags, Params};
 
@@ -20,7 +21,32 @@ const MAX_IDLE: usize = 16;
 #[derive(Debug)]
 pub struct SqliteReads {
     path: String,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<ReadConnection>>,
+}
+
+/// A read-only connection, with the column names of the statements it ran:
+/// rows are mapped by name, and rusqlite re-checks a name's UTF-8 at every
+/// lookup, which cost more than the rest of a row's mapping.
+#[derive(Debug)]
+struct ReadConnection {
+    connection: Connection,
+    names: HashMap<String, Arc<[String]>>,
+}
+
+/// The column names of `statement`, which runs `sql`, remembered in `known`.
+fn names_of(
+    known: &mut HashMap<String, Arc<[String]>>,
+    sql: &str,
+    statement: &rusqlite::Statement<'_>,
+) -> Arc<[String]> {
+    if let Some(names) = known.get(sql) {
+        return names.clone();
+    }
+    let names: Arc<[String]> = (0..statement.column_count())
+        .map(|i| statement.column_name(i).unwrap_or_default().to_owned())
+        .collect();
+    known.insert(sql.to_owned(), names.clone());
+    names
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -39,18 +65,21 @@ impl SqliteReads {
         })
     }
 
-    fn with<R>(&self, work: impl FnOnce(&Connection) -> StoreResult<R>) -> StoreResult<R> {
+    fn with<R>(&self, work: impl FnOnce(&mut ReadConnection) -> StoreResult<R>) -> StoreResult<R> {
         let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let connection = match pooled {
+        let mut connection = match pooled {
             Some(connection) => connection,
             None => {
                 let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
                 let connection = Connection::open_with_flags(&self.path, flags)?;
                 connection.busy_timeout(std::time::Duration::from_secs(10))?;
-                connection
+                ReadConnection {
+                    connection,
+                    names: HashMap::new(),
+                }
             }
         };
-        let result = work(&connection);
+        let result = work(&mut connection);
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < MAX_IDLE
         {
@@ -66,12 +95,13 @@ impl SqliteReads {
         params: impl Params,
         map: impl Fn(&SqliteRow<'_>) -> StoreResult<T>,
     ) -> StoreResult<Option<T>> {
-        self.with(|connection| {
+        self.with(|ReadConnection { connection, names }| {
             let mut statement = connection.prepare_cached(sql)?;
+            let names = names_of(names, sql, &statement);
             let mut rows = statement.query(params)?;
             let found = rows
                 .next()?
-                .map(|row| map(&SqliteRow::new(row)))
+                .map(|row| map(&SqliteRow::new(row, &names)))
                 .transpose();
             drop(rows);
             count_steps(&statement);
@@ -87,14 +117,15 @@ impl SqliteReads {
         n: usize,
         map: impl Fn(&SqliteRow<'_>) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
-        self.with(|connection| {
+        self.with(|ReadConnection { connection, names }| {
             let mut statement = connection.prepare_cached(sql)?;
+            let names = names_of(names, sql, &statement);
             let mut rows = statement.query(params)?;
             let mut out = Vec::new();
             let mut index = 0usize;
             while let Some(row) = rows.next()? {
                 if index.is_multiple_of(n.max(1)) {
-                    out.push(map(&SqliteRow::new(row))?);
+                    out.push(map(&SqliteRow::new(row, &names))?);
                 }
                 index += 1;
             }
