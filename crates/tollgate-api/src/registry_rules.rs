@@ -70,11 +70,19 @@ uuid_id!(
 
 /// Whether `raw` is a UUID in lower-case 8-4-4-4-12 form already.
 fn is_canonical_lower_uuid(raw: &str) -> bool {
-    raw.len() == 36
-        && raw.bytes().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => b == b'-',
-            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
-        })
+    let lower_hex = |digits: &[u8]| {
+        digits
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+    };
+    let b = raw.as_bytes();
+    b.len() == 36
+        && [b[8], b[13], b[18], b[23]] == [b'-'; 4]
+        && lower_hex(&b[..8])
+        && lower_hex(&b[9..13])
+        && lower_hex(&b[14..18])
+        && lower_hex(&b[19..23])
+        && lower_hex(&b[24..])
 }
 
 /// `raw` in lower case if it is a UUID in the 8-4-4-4-12 hyphenated form.
@@ -570,6 +578,28 @@ mod tests {
             assert!(TokenId::parse("id", bad).is_err(), "{bad}");
         }
         assert_ne!(TokenId::generate(), TokenId::generate());
+    }
+
+    #[test]
+    fn only_lower_case_hyphenated_uuids_are_canonical() {
+        assert!(is_canonical_lower_uuid(
+            "046b6c7f-0b8a-43b9-b35d-6489e6daee91"
+        ));
+        for not_canonical in [
+            "046B6C7F-0B8A-43B9-B35D-6489E6DAEE91",
+            "046b6c7f-0b8a-43b9-b35d-6489e6daee9",
+            "046b6c7f-0b8a-43b9-b35d-6489e6daee91-",
+            "046b6c7f00b8a-43b9-b35d-6489e6daee91",
+            "046b6c7f-0b8a-43b9-b35d-6489e6dae-91",
+            "046b6c7g-0b8a-43b9-b35d-6489e6daee91",
+            "{46b6c7f-0b8a-43b9-b35d-6489e6daee9}",
+            "",
+        ] {
+            assert!(!is_canonical_lower_uuid(not_canonical), "{not_canonical}");
+        }
+        let upper = "046B6C7F-0B8A-43B9-B35D-6489E6DAEE91".to_owned();
+        let id = TokenId::parse_owned("id", upper).unwrap();
+        assert_eq!(id.as_str(), "046b6c7f-0b8a-43b9-b35d-6489e6daee91");
     }
 
     #[test]

@@ -157,24 +157,24 @@ impl Authenticator {
     ) -> Result<C::Proof, C::Refusal> {
         let kind = credential.kind();
         self.attempts[kind.index()].fetch_add(1, Ordering::Relaxed);
-        let subject = credential.guessable().map(|g| self.throttle.subject(g));
-        if let Some(subject) = subject
-            && let Err(retry) = self.throttle.check(subject, client)
+        let guessable = credential.guessable();
+        if let Some(guessable) = guessable
+            && let Err(retry) = self.throttle.check(guessable, client)
         {
             return Err(C::throttled(retry));
         }
         let outcome = credential.verify(self, client).await;
         match &outcome {
             Ok(proof) => {
-                if let Some(subject) = subject {
-                    self.throttle.succeeded(subject, client);
+                if let Some(guessable) = guessable {
+                    self.throttle.succeeded(guessable, client);
                 }
                 C::used(proof, &self.last_use, client);
             }
             Err(refusal) => {
-                let throttled_for = match subject {
-                    Some(subject) if C::wrong_guess(refusal) => {
-                        self.throttle.failed(subject, client)
+                let throttled_for = match guessable {
+                    Some(guessable) if C::wrong_guess(refusal) => {
+                        self.throttle.failed(guessable, client)
                     }
                     _ => None,
                 };

@@ -8,8 +8,6 @@
 //! for a minute are forgotten by this node (the store keeps their last use).
 
 use std::collections::HashMap;
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,12 +22,20 @@ use crate::store::{Store, TokenUse, UsedToken};
 /// A token's use is written at most this often (seconds).
 const WRITE_EVERY: i64 = 60;
 
-/// The uses this node saw, by a hash of the token.
+/// The uses this node saw, by token id. Ids are random UUIDs the service
+/// made, so a fast hasher is safe here; the two kinds keep their own maps.
 pub struct LastUse {
     clock: Arc<dyn Clock>,
-    hasher: RandomState,
-    seen: Mutex<HashMap<u64, Seen>>,
+    seen: Mutex<SeenTokens>,
 }
+
+#[derive(Default)]
+struct SeenTokens {
+    auth: ById,
+    registry: ById,
+}
+
+type ById = HashMap<String, Seen, foldhash::fast::RandomState>;
 
 /// One token's latest noted use.
 struct Seen {
@@ -44,15 +50,18 @@ impl LastUse {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
             clock,
-            hasher: RandomState::new(),
-            seen: Mutex::new(HashMap::new()),
+            seen: Mutex::new(SeenTokens::default()),
         }
     }
 
     /// An Auth API token authenticated a request from `address`.
     pub fn auth_token(&self, id: &AuthTokenId, address: IpAddr) {
-        let key = self.hasher.hash_one((0u8, id.as_str()));
-        self.note(key, address, || UsedToken::Auth(id.clone()));
+        self.note(
+            |seen| &mut seen.auth,
+            id.as_str(),
+            address,
+            || UsedToken::Auth(id.clone()),
+        );
     }
 
     /// A registry token logged in from `address`.
@@ -64,20 +73,31 @@ impl LastUse {
         address: IpAddr,
     ) {
         // Token ids are random UUIDs: the id alone tells tokens apart.
-        let key = self.hasher.hash_one((1u8, id.as_str()));
-        self.note(key, address, || UsedToken::Registry {
-            contract,
-            registry: registry.clone(),
-            id: id.clone(),
-        });
+        self.note(
+            |seen| &mut seen.registry,
+            id.as_str(),
+            address,
+            || UsedToken::Registry {
+                contract,
+                registry: registry.clone(),
+                id: id.clone(),
+            },
+        );
     }
 
-    fn note(&self, key: u64, address: IpAddr, token: impl FnOnce() -> UsedToken) {
+    fn note(
+        &self,
+        kind: impl FnOnce(&mut SeenTokens) -> &mut ById,
+        id: &str,
+        address: IpAddr,
+        token: impl FnOnce() -> UsedToken,
+    ) {
         let now = self.clock.now();
         let Ok(mut seen) = self.seen.lock() else {
             return;
         };
-        match seen.get_mut(&key) {
+        let seen = kind(&mut seen);
+        match seen.get_mut(id) {
             Some(entry) if now - entry.at < WRITE_EVERY => {}
             Some(entry) => {
                 entry.at = now;
@@ -86,7 +106,7 @@ impl LastUse {
             }
             None => {
                 seen.insert(
-                    key,
+                    id.to_owned(),
                     Seen {
                         token: token(),
                         at: now,
@@ -105,17 +125,20 @@ impl LastUse {
             return Vec::new();
         };
         let mut marked = Vec::new();
-        seen.retain(|_, entry| {
-            if entry.marked {
-                entry.marked = false;
-                marked.push(TokenUse {
-                    token: entry.token.clone(),
-                    at: entry.at,
-                    address: entry.address.to_string(),
-                });
-            }
-            now - entry.at < WRITE_EVERY
-        });
+        let SeenTokens { auth, registry } = &mut *seen;
+        for by_id in [auth, registry] {
+            by_id.retain(|_, entry| {
+                if entry.marked {
+                    entry.marked = false;
+                    marked.push(TokenUse {
+                        token: entry.token.clone(),
+                        at: entry.at,
+                        address: entry.address.to_string(),
+                    });
+                }
+                now - entry.at < WRITE_EVERY
+            });
+        }
         marked
     }
 

@@ -30,12 +30,16 @@ pub struct SqliteReads {
 #[derive(Debug)]
 struct ReadConnection {
     connection: Connection,
-    names: HashMap<String, Arc<[String]>>,
+    names: ColumnNames,
 }
+
+/// Column names by statement text; the texts are the service's own, so a
+/// fast hasher is safe.
+type ColumnNames = HashMap<String, Arc<[String]>, foldhash::fast::RandomState>;
 
 /// The column names of `statement`, which runs `sql`, remembered in `known`.
 fn names_of(
-    known: &mut HashMap<String, Arc<[String]>>,
+    known: &mut ColumnNames,
     sql: &str,
     statement: &rusqlite::Statement<'_>,
 ) -> Arc<[String]> {
@@ -75,7 +79,7 @@ impl SqliteReads {
                 connection.busy_timeout(std::time::Duration::from_secs(10))?;
                 ReadConnection {
                     connection,
-                    names: HashMap::new(),
+                    names: ColumnNames::default(),
                 }
             }
         };

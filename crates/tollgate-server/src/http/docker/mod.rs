@@ -10,9 +10,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde::Serialize;
@@ -24,7 +22,7 @@ use super::AppState;
 pub fn routes() -> Router<Arc<AppState>> {
     token::routes()
         .layer(CatchPanicLayer::custom(panic_to_500))
-        .layer(axum::middleware::from_fn(complete_errors))
+        .layer(axum::middleware::map_response(complete_errors))
 }
 
 /// An error in Docker's token format.
@@ -108,8 +106,7 @@ impl IntoResponse for TokenError {
 
 /// Gives every 4xx/5xx the framework answered without a JSON body (a 405,
 /// a 413) Docker's error format.
-async fn complete_errors(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+async fn complete_errors(response: Response) -> Response {
     let Some(status) = super::framework_error(&response) else {
         return response;
     };

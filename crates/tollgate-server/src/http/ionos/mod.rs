@@ -22,9 +22,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::Request;
 use axum::http::{Method, StatusCode, Uri};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -46,7 +44,7 @@ pub fn surface(router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
     router
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_to_500))
-        .layer(axum::middleware::from_fn(complete_errors))
+        .layer(axum::middleware::map_response(complete_errors))
 }
 
 /// Any path no surface serves.
@@ -68,8 +66,7 @@ fn clip(path: &str) -> String {
 
 /// Gives every 4xx/5xx without a JSON body (framework rejections such as a
 /// body over the size limit) the IONOS error body.
-async fn complete_errors(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+async fn complete_errors(response: Response) -> Response {
     let Some(status) = super::framework_error(&response) else {
         return response;
     };
