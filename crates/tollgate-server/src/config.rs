@@ -5,6 +5,7 @@
 
 use crate::auth::accounts::BootstrapAdmin;
 use crate::auth::throttle::ThrottleSettings;
+use crate::http::limits::ConnectionLimits;
 
 /// Where to listen when nothing is said.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -71,6 +72,8 @@ pub struct Config {
     /// Peers (addresses or CIDRs) whose `X-Forwarded-For` names the client:
     /// the proxies in front of this service. Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<String>,
+    /// What one connection and one request may take.
+    pub limits: ConnectionLimits,
     /// The first owner account, created only on an empty store.
     pub bootstrap: BootstrapAdmin,
 }
@@ -91,6 +94,7 @@ impl Default for Config {
             audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
             last_use_flush_seconds: DEFAULT_LAST_USE_FLUSH_SECONDS,
             trusted_proxies: Vec::new(),
+            limits: ConnectionLimits::default(),
             bootstrap: BootstrapAdmin::default(),
         }
     }

@@ -51,6 +51,7 @@ use crate::clock::Clock;
 pub use crate::config::Config;
 use crate::health::Health;
 use crate::http::AppState;
+use crate::http::limits::ConnectionLimits;
 use crate::keys::{AUTH_KEYS, KeyRing, REGISTRY_KEYS};
 use crate::registry::jwt::RegistryTokenIssuer;
 use crate::registry::login::RegistryLogins;
@@ -66,6 +67,7 @@ pub struct Application {
     last_use: Arc<LastUse>,
     last_use_flush: std::time::Duration,
     refusals: RefusalWriter,
+    limits: ConnectionLimits,
     created_admin: Option<CreatedAdmin>,
 }
 
@@ -81,6 +83,7 @@ impl Application {
             !config.locations.is_empty(),
             "at least one registry location is needed"
         );
+        check_limits(&config.limits)?;
         let trusted_proxies = trusted_proxies(&config.trusted_proxies)?;
         let store = Store::connect(&config.database_url).await?;
         let created_admin = Accounts::new(store.clone(), clock.clone())
@@ -157,6 +160,7 @@ impl Application {
             last_use,
             last_use_flush: std::time::Duration::from_secs(config.last_use_flush_seconds.max(1)),
             refusals,
+            limits: config.limits,
             created_admin,
         })
     }
@@ -199,10 +203,7 @@ impl Application {
     /// signing keys are reloaded every minute (so a rotation reaches every
     /// node without a restart), token uses and refused logins are written
     /// in batches, and expired audit events are removed.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let background = [
             tokio::spawn(reload_keys_periodically(self.state.clone())),
             tokio::spawn(
@@ -214,17 +215,11 @@ impl Application {
             tokio::spawn(self.state.audit.clone().expire_old_events()),
         ];
         let router = http::router(self.state);
-        let served = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        http::listener::serve(self.listener, router, self.limits, shutdown).await;
         for task in background {
             task.abort();
         }
         self.last_use.flush(&self.store).await;
-        served
     }
 }
 
@@ -242,6 +237,23 @@ async fn reload_keys_periodically(state: Arc<AppState>) {
             }
         }
     }
+}
+
+/// Refuses limits that would refuse every request.
+fn check_limits(limits: &ConnectionLimits) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        limits.max_connections >= 1,
+        "--max-connections must be at least 1"
+    );
+    anyhow::ensure!(
+        limits.header_read_timeout.as_secs() >= 1 && limits.body_read_timeout.as_secs() >= 1,
+        "the header and body read timeouts must be at least 1 second"
+    );
+    anyhow::ensure!(
+        limits.max_uri_bytes >= 1024 && limits.max_header_bytes >= 1024,
+        "--max-uri-bytes and --max-header-bytes must be at least 1024"
+    );
+    Ok(())
 }
 
 /// Parses `--trusted-proxies`; `/0` networks are refused, since trusting

@@ -2,6 +2,7 @@
 //! owner account announced once, and the service run until a signal.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tollgate_server::auth::accounts::{BootstrapAdmin, CreatedAdmin};
 use tollgate_server::auth::throttle::ThrottleSettings;
@@ -11,6 +12,7 @@ use tollgate_server::config::{
     DEFAULT_LAST_USE_FLUSH_SECONDS, DEFAULT_LISTEN, DEFAULT_LOCATIONS, DEFAULT_REGISTRY_DOMAIN,
     DEFAULT_REGISTRY_ISSUER, DEFAULT_REGISTRY_NAME_QUARANTINE_DAYS, DEFAULT_REGISTRY_TOKEN_TTL,
 };
+use tollgate_server::http::limits::ConnectionLimits;
 use tollgate_server::{Application, Config};
 
 #[derive(clap::Args)]
@@ -55,6 +57,9 @@ pub struct ServeArgs {
     /// The longest delay a guesser is made to wait, in seconds.
     #[arg(long, env = "TOLLGATE_LOGIN_MAX_DELAY_SECONDS", default_value_t = ThrottleSettings::default().max_delay_seconds)]
     login_max_delay_seconds: i64,
+    /// Milliseconds a throttled attempt's 429 is held before it is sent.
+    #[arg(long, env = "TOLLGATE_LOGIN_THROTTLED_HOLD_MS", default_value_t = ThrottleSettings::default().hold_throttled_answer.as_millis() as u64)]
+    login_throttled_hold_ms: u64,
     /// Days audit events are kept.
     #[arg(long, env = "TOLLGATE_AUDIT_RETENTION_DAYS", default_value_t = DEFAULT_AUDIT_RETENTION_DAYS)]
     audit_retention_days: u32,
@@ -62,6 +67,22 @@ pub struct ServeArgs {
     /// service, whose X-Forwarded-For names the client.
     #[arg(long, env = "TOLLGATE_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxies: Vec<String>,
+    /// Connections served at once; more are answered 503.
+    #[arg(long, env = "TOLLGATE_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections)]
+    max_connections: usize,
+    /// Seconds a client may take to send a request's headers (and an idle
+    /// keep-alive connection stays open).
+    #[arg(long, env = "TOLLGATE_HEADER_READ_TIMEOUT_SECONDS", default_value_t = ConnectionLimits::default().header_read_timeout.as_secs())]
+    header_read_timeout_seconds: u64,
+    /// Seconds a client may take to send a request's body; 408 past it.
+    #[arg(long, env = "TOLLGATE_BODY_READ_TIMEOUT_SECONDS", default_value_t = ConnectionLimits::default().body_read_timeout.as_secs())]
+    body_read_timeout_seconds: u64,
+    /// The longest path and query string, in bytes; 414 past it.
+    #[arg(long, env = "TOLLGATE_MAX_URI_BYTES", default_value_t = ConnectionLimits::default().max_uri_bytes)]
+    max_uri_bytes: usize,
+    /// The largest header section, in bytes; 431 past it.
+    #[arg(long, env = "TOLLGATE_MAX_HEADER_BYTES", default_value_t = ConnectionLimits::default().max_header_bytes)]
+    max_header_bytes: usize,
 }
 
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
@@ -88,6 +109,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             address_allowance: args.login_failures_allowed_per_address,
             forget_seconds: args.login_failure_memory_seconds,
             max_delay_seconds: args.login_max_delay_seconds,
+            hold_throttled_answer: Duration::from_millis(args.login_throttled_hold_ms),
         },
         audit_retention_days: args.audit_retention_days,
         last_use_flush_seconds: DEFAULT_LAST_USE_FLUSH_SECONDS,
@@ -97,6 +119,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .map(|p| p.trim().to_owned())
             .filter(|p| !p.is_empty())
             .collect(),
+        limits: ConnectionLimits {
+            max_connections: args.max_connections,
+            header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds),
+            body_read_timeout: Duration::from_secs(args.body_read_timeout_seconds),
+            max_uri_bytes: args.max_uri_bytes,
+            max_header_bytes: args.max_header_bytes,
+        },
         locations: args
             .locations
             .into_iter()
@@ -123,7 +152,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         app.address(),
         app.public_url()
     );
-    app.run_until(shutdown_signal()).await?;
+    app.run_until(shutdown_signal()).await;
     tracing::info!("tollgate stopped");
     Ok(())
 }

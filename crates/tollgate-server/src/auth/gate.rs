@@ -7,7 +7,8 @@
 //! [`Credential`], and [`Authenticator::authenticate`] is the only way to
 //! turn one into a proof, so what every login must do is written once, in
 //! one order: count it; for a password, check the throttle (a 429 without
-//! looking at the password); verify; then note a wrong password in the
+//! looking at the password, held a moment so a guesser's connections idle);
+//! verify; then note a wrong password in the
 //! throttle, a refusal in the audit trail (queued, off the request path,
 //! with the delay it starts), and a token's use in [`LastUse`]. The HTTP extractors only parse headers
 //! and forms into credentials and render the refusals.
@@ -161,6 +162,7 @@ impl Authenticator {
         if let Some(guessable) = guessable
             && let Err(retry) = self.throttle.check(guessable, client)
         {
+            self.throttle.hold(retry).await;
             return Err(C::throttled(retry));
         }
         let outcome = credential.verify(self, client).await;

@@ -7,7 +7,9 @@
 //! failures, so no attacker can lock an account out. Past an allowance,
 //! every further failure blocks the key for a delay that doubles (1 s,
 //! 2 s, 4 s, ... up to a maximum); meanwhile attempts are answered 429 with
-//! `Retry-After`, without checking the password. Failures are forgotten one
+//! `Retry-After`, without checking the password, each answer held a moment
+//! ([`Throttle::hold`]) so a guesser's connections wait instead of spinning
+//! and taking the service's time from everyone else. Failures are forgotten one
 //! by one as time passes (`forget_seconds` each), so the delays decay too.
 //! A correct password clears its subject's strikes from that address.
 //! The audit trail records each wrong password and, with the one that
@@ -25,6 +27,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::clock::Clock;
 
@@ -39,6 +42,9 @@ pub struct ThrottleSettings {
     pub forget_seconds: i64,
     /// The longest delay, in seconds.
     pub max_delay_seconds: i64,
+    /// How long a throttled attempt's 429 is held before it is sent, so a
+    /// guesser's connections wait instead of spinning (at most the delay).
+    pub hold_throttled_answer: Duration,
 }
 
 impl Default for ThrottleSettings {
@@ -48,6 +54,7 @@ impl Default for ThrottleSettings {
             address_allowance: 50,
             forget_seconds: 600,
             max_delay_seconds: 3600,
+            hold_throttled_answer: Duration::from_secs(1),
         }
     }
 }
@@ -191,6 +198,16 @@ impl Throttle {
         }
     }
 
+    /// Waits before a throttled attempt is answered: the hold, or the
+    /// delay left if shorter.
+    pub async fn hold(&self, retry: RetryAfter) {
+        let left = Duration::from_secs(u64::try_from(retry.0).unwrap_or(0));
+        let hold = self.settings.hold_throttled_answer.min(left);
+        if !hold.is_zero() {
+            tokio::time::sleep(hold).await;
+        }
+    }
+
     /// Counts a wrong password for `subject` from `address`; answers the
     /// delay it starts, if it starts one.
     pub fn failed(&self, guessable: Guessable<'_>, address: IpAddr) -> Option<RetryAfter> {
@@ -268,6 +285,7 @@ mod tests {
                 address_allowance: 10,
                 forget_seconds: 60,
                 max_delay_seconds: 100,
+                hold_throttled_answer: Duration::ZERO,
             },
             clock,
         )

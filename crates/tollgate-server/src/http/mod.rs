@@ -6,9 +6,10 @@
 //!   `/registry/certs.pem`); errors in Docker's format;
 //! - [`ops`]: health and published keys, for operators and verifiers.
 //!
-//! Shared by all: one log line per request ([`request_log`]), Basic
-//! credentials ([`basic`]), query strings ([`query`]) and the client's
-//! address ([`client`]). Data flows one
+//! Shared by all: the listener, which serves connections under the
+//! [`limits`] ([`listener`]), one log line per request ([`request_log`]),
+//! Basic credentials ([`basic`]), query strings ([`query`]) and the
+//! client's address ([`client`]). Data flows one
 //! way: request -> credential -> [`crate::auth::gate`] -> handler (parses
 //! input into domain types) -> service -> wire type -> JSON. No handler
 //! touches the store.
@@ -17,6 +18,8 @@ mod basic;
 mod client;
 pub mod docker;
 pub mod ionos;
+pub mod limits;
+pub mod listener;
 mod ops;
 mod query;
 mod request_log;

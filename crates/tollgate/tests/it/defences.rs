@@ -180,8 +180,13 @@ async fn registry_logins_are_throttled_in_docker_format() {
         let response = registry_login(&attacker, &app, &service, "guess").await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
+    let asked = std::time::Instant::now();
     let response = registry_login(&attacker, &app, &service, "guess").await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        asked.elapsed() >= std::time::Duration::from_secs(1),
+        "a throttled attempt's answer is held (--login-throttled-hold-ms, 1 s)"
+    );
     assert!(response.headers().contains_key("retry-after"));
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["errors"][0]["code"], "TOOMANYREQUESTS", "{body}");

@@ -11,6 +11,7 @@ mod contracts;
 mod defences;
 mod durability;
 mod gate;
+mod hardening;
 mod lifecycle;
 mod log_hygiene;
 mod registries;

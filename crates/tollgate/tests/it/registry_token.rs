@@ -33,20 +33,6 @@ async fn login(
         .unwrap()
 }
 
-/// Asserts a Docker-format error; answers its code.
-async fn expect_token_error(response: reqwest::Response, status: StatusCode) -> String {
-    assert_eq!(response.status(), status);
-    let body: Value = response.json().await.unwrap();
-    let errors = body["errors"].as_array().expect("errors array");
-    assert_eq!(errors.len(), 1, "{body}");
-    assert!(
-        errors[0]["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
-    assert!(body.get("token").is_none());
-    errors[0]["code"].as_str().unwrap().to_owned()
-}
-
 /// The claims of a registry JWT, after checking its signature against certs.pem.
 async fn verified_claims(app: &TestApp, jwt: &str) -> Value {
     let pem = app

@@ -17,12 +17,18 @@ use serde::Serialize;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use super::AppState;
+use super::limits::Overrun;
 
 /// The routes of the token service, with its own error rendering.
 pub fn routes() -> Router<Arc<AppState>> {
     token::routes()
         .layer(CatchPanicLayer::custom(panic_to_500))
         .layer(axum::middleware::map_response(complete_errors))
+}
+
+/// Whether `path` is this surface's: everything under `/registry/`.
+pub fn serves(path: &str) -> bool {
+    path.starts_with("/registry/")
 }
 
 /// An error in Docker's token format.
@@ -33,6 +39,12 @@ pub struct TokenError {
     message: String,
     /// Seconds to wait before trying again (a 429's `Retry-After`).
     retry_after: Option<i64>,
+}
+
+impl From<Overrun> for TokenError {
+    fn from(overrun: Overrun) -> Self {
+        TokenError::new(overrun.status(), overrun.docker_code(), overrun.message())
+    }
 }
 
 impl TokenError {
@@ -94,6 +106,12 @@ impl IntoResponse for TokenError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(r#"Basic realm="tollgate registry token service""#),
             );
+        }
+        if self.status == StatusCode::REQUEST_TIMEOUT {
+            // The body is partly unread: the connection cannot carry another request.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         if let Some(seconds) = self.retry_after {
             response

@@ -20,6 +20,7 @@ use crate::clock::rfc3339;
 use crate::http::AppState;
 use crate::http::basic;
 use crate::http::client::ClientAddress;
+use crate::http::limits::Overrun;
 use crate::http::query::QueryParams;
 use crate::registry::access::{self, MAX_SCOPES, RequestedScope};
 use crate::registry::login::Denied;
@@ -101,10 +102,11 @@ async fn post_token(
     ClientAddress(client): ClientAddress,
     form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
 ) -> Result<Json<TokenAnswer>, TokenError> {
-    let Form(pairs) = form.map_err(|_| {
-        TokenError::invalid(
+    let Form(pairs) = form.map_err(|rejection| match Overrun::in_body_error(&rejection) {
+        Some(overrun) => TokenError::from(overrun),
+        None => TokenError::invalid(
             "send an application/x-www-form-urlencoded body with grant_type, service and scope",
-        )
+        ),
     })?;
     let form = QueryParams::new(pairs);
     let service = required(&form, "service")?;

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use tollgate_api::strict::Object;
 
 use super::error::ApiError;
+use crate::http::limits::Overrun;
 
 /// A body parsed as `T`.
 #[derive(Debug)]
@@ -63,6 +64,8 @@ async fn read<S: Send + Sync, T: DeserializeOwned>(
                         crate::http::BODY_LIMIT_BYTES
                     ),
                 )
+            } else if let Some(overrun) = Overrun::in_body_error(&rejection) {
+                ApiError::from(overrun)
             } else {
                 ApiError::bad_request("the request body could not be read")
             }

@@ -32,6 +32,20 @@ pub async fn expect_error(response: Response, status: StatusCode) -> String {
     message
 }
 
+/// Asserts a Docker-format error; answers its code.
+pub async fn expect_token_error(response: reqwest::Response, status: StatusCode) -> String {
+    assert_eq!(response.status(), status);
+    let body: Value = response.json().await.unwrap();
+    let errors = body["errors"].as_array().expect("errors array");
+    assert_eq!(errors.len(), 1, "{body}");
+    assert!(
+        errors[0]["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert!(body.get("token").is_none());
+    errors[0]["code"].as_str().unwrap().to_owned()
+}
+
 /// The decoded header and claims of a JWT, without verification.
 pub fn jwt_parts(token: &str) -> (Value, Value) {
     let mut parts = token.split('.');

@@ -24,6 +24,7 @@ use tollgate_server::auth::passwords::PasswordCheck;
 use tollgate_server::clock::{Clock, ManualClock};
 use tollgate_server::config::DEFAULT_ISSUER;
 use tollgate_server::http::AppState;
+use tollgate_server::http::limits::ConnectionLimits;
 use tollgate_server::store::{RegistryTokenRecord, Store};
 use tollgate_server::{Application, Config};
 
@@ -56,20 +57,36 @@ impl TestApp {
     /// an SQLite file, or a new PostgreSQL database when
     /// `TOLLGATE_TEST_POSTGRES` names a server to create it on.
     pub async fn spawn() -> TestApp {
+        Self::spawn_with_limits(ConnectionLimits::default()).await
+    }
+
+    /// Like [`Self::spawn`], serving connections under `limits`.
+    pub async fn spawn_with_limits(limits: ConnectionLimits) -> TestApp {
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
         let database_url = match std::env::var("TOLLGATE_TEST_POSTGRES") {
             Ok(admin_url) if !admin_url.is_empty() => fresh_postgres_database(&admin_url).await,
             _ => format!("sqlite://{}", dir.path().join("tollgate.db").display()),
         };
-        Self::spawn_on(dir, database_url, DEFAULT_ISSUER).await
+        Self::spawn_on(dir, database_url, DEFAULT_ISSUER, limits).await
     }
 
     /// A second service on the same store, e.g. another node, with its own issuer.
     pub async fn spawn_sibling(&self, issuer: &str) -> TestApp {
-        Self::spawn_on(self._dir.clone(), self.database_url.clone(), issuer).await
+        Self::spawn_on(
+            self._dir.clone(),
+            self.database_url.clone(),
+            issuer,
+            ConnectionLimits::default(),
+        )
+        .await
     }
 
-    async fn spawn_on(dir: Arc<TempDir>, database_url: String, issuer: &str) -> TestApp {
+    async fn spawn_on(
+        dir: Arc<TempDir>,
+        database_url: String,
+        issuer: &str,
+        limits: ConnectionLimits,
+    ) -> TestApp {
         let config = Config {
             listen: "127.0.0.1:0".into(),
             database_url: database_url.clone(),
@@ -84,6 +101,7 @@ impl TestApp {
             audit_retention_days: 90,
             last_use_flush_seconds: 1,
             trusted_proxies: Vec::new(),
+            limits,
             bootstrap: BootstrapAdmin {
                 email: Some(OWNER_EMAIL.into()),
                 password: Some(OWNER_PASSWORD.into()),

@@ -1,0 +1,276 @@
+//! Hardening: clients that dawdle over headers or bodies, more connections
+//! than the cap, request lines and headers past their limits. Spoken over
+//! raw sockets where a well-behaved client could not misbehave enough.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tollgate_server::http::limits::ConnectionLimits;
+
+use crate::support::*;
+
+/// Long enough for any answer on a loaded machine; the limits under test
+/// are a second, so every wait below ends well before this.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn short_limits() -> ConnectionLimits {
+    ConnectionLimits {
+        max_connections: 4,
+        header_read_timeout: Duration::from_secs(1),
+        body_read_timeout: Duration::from_secs(1),
+        max_uri_bytes: 2048,
+        max_header_bytes: 4096,
+    }
+}
+
+async fn connect(app: &TestApp) -> TcpStream {
+    TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .expect("connects")
+}
+
+/// Everything the server sends until it closes the connection.
+async fn read_until_closed(stream: &mut TcpStream) -> String {
+    let mut received = Vec::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut received))
+        .await
+        .expect("the server closes the connection")
+        .expect("reads");
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+/// One raw HTTP/1.1 answer: status, headers (lower-case names), JSON body.
+struct RawAnswer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Value,
+}
+
+impl RawAnswer {
+    fn parse(raw: &str) -> RawAnswer {
+        let (head, body) = raw.split_once("\r\n\r\n").expect("a complete answer");
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|line| line.split(' ').nth(1))
+            .and_then(|code| code.parse().ok())
+            .expect("a status line");
+        let headers = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+            .collect();
+        let body = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:?}"));
+        RawAnswer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts the IONOS error body with `code`.
+    fn expect_ionos(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.body["httpStatus"], status, "{}", self.body);
+        assert_eq!(self.body["messages"][0]["errorCode"], code, "{}", self.body);
+        assert!(
+            self.body["messages"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.len() > 20),
+            "{}",
+            self.body
+        );
+    }
+
+    /// Asserts Docker's error body with `code`.
+    fn expect_docker(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.body["errors"][0]["code"], code, "{}", self.body);
+        assert!(self.body.get("token").is_none());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_slow_with_its_headers_is_disconnected() {
+    let app = TestApp::spawn_with_limits(short_limits()).await;
+    let mut idle = connect(&app).await;
+    let mut trickling = connect(&app).await;
+    trickling
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: tollgate\r\n")
+        .await
+        .unwrap();
+    // Neither ever finishes a request: the server hangs up on both.
+    assert_eq!(read_until_closed(&mut idle).await, "");
+    assert_eq!(read_until_closed(&mut trickling).await, "");
+    assert_eq!(
+        app.get("/healthz").send().await.unwrap().status(),
+        StatusCode::OK,
+        "the service still serves everyone else"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_slower_than_its_deadline_is_answered_408_on_each_surface() {
+    let app = TestApp::spawn_with_limits(short_limits()).await;
+    let basic = format!(
+        "Basic {}",
+        STANDARD.encode(format!("{OWNER_EMAIL}:{OWNER_PASSWORD}"))
+    );
+    let mut api = connect(&app).await;
+    api.write_all(
+        format!(
+            "POST /containerregistries/registries HTTP/1.1\r\nHost: tollgate\r\n\
+             Authorization: {basic}\r\nContent-Type: application/json\r\n\
+             Content-Length: 200\r\n\r\n{{\"properties\": {{"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let answer = RawAnswer::parse(&read_until_closed(&mut api).await);
+    answer.expect_ionos(408, "request-timeout");
+    assert_eq!(answer.header("connection"), Some("close"));
+
+    let mut token = connect(&app).await;
+    token
+        .write_all(
+            b"POST /registry/token HTTP/1.1\r\nHost: tollgate\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\n\
+              Content-Length: 120\r\n\r\ngrant_type=password&service=",
+        )
+        .await
+        .unwrap();
+    RawAnswer::parse(&read_until_closed(&mut token).await).expect_docker(408, "INVALID_REQUEST");
+
+    // A body that arrives in time, in pieces, is read as usual.
+    let body = br#"{"properties": {"name": "in-pieces", "location": "de/fra"}}"#;
+    let mut patient = connect(&app).await;
+    patient
+        .write_all(
+            format!(
+                "POST /containerregistries/registries HTTP/1.1\r\nHost: tollgate\r\n\
+                 Authorization: {basic}\r\nContent-Type: application/json\r\n\
+                 Connection: close\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    for piece in body.chunks(20) {
+        patient.write_all(piece).await.unwrap();
+        patient.flush().await.unwrap();
+        tokio::task::yield_now().await;
+    }
+    let created = RawAnswer::parse(&read_until_closed(&mut patient).await);
+    assert_eq!(created.status, 201, "{}", created.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_past_the_cap_are_told_503_until_one_closes() {
+    let app = TestApp::spawn_with_limits(ConnectionLimits {
+        header_read_timeout: Duration::from_secs(60),
+        ..short_limits()
+    })
+    .await;
+    // Four keep-alive connections, each proven served, hold the cap.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let mut stream = connect(&app).await;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: tollgate\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buffer = [0u8; 512];
+        let read = stream.read(&mut buffer).await.unwrap();
+        assert!(String::from_utf8_lossy(&buffer[..read]).starts_with("HTTP/1.1 200"));
+        held.push(stream);
+    }
+    for (path, docker) in [
+        ("/containerregistries/registries", false),
+        ("/registry/token?service=x", true),
+    ] {
+        let mut extra = connect(&app).await;
+        extra
+            .write_all(format!("GET {path} HTTP/1.1\r\nHost: tollgate\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let answer = RawAnswer::parse(&read_until_closed(&mut extra).await);
+        if docker {
+            answer.expect_docker(503, "UNAVAILABLE");
+        } else {
+            answer.expect_ionos(503, "too-many-connections");
+        }
+        assert_eq!(answer.header("retry-after"), Some("1"));
+    }
+    drop(held);
+    // Once the held connections are gone, their places are free again.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let status = app.get("/healthz").send().await.unwrap().status();
+        if status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(tokio::time::Instant::now() < deadline, "places never freed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn long_request_lines_and_large_headers_get_clear_errors() {
+    let app = TestApp::spawn_with_limits(short_limits()).await;
+    let long = "a".repeat(3000);
+    let message = expect_error(
+        app.as_owner()
+            .get("/containerregistries/registries")
+            .query(&[("filter.name", long.as_str())])
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::URI_TOO_LONG,
+    )
+    .await;
+    assert!(message.contains("2048 bytes"), "{message}");
+    let code = expect_token_error(
+        app.get("/registry/token")
+            .query(&[("service", "x"), ("scope", long.as_str())])
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::URI_TOO_LONG,
+    )
+    .await;
+    assert_eq!(code, "INVALID_REQUEST");
+    let message = expect_error(
+        app.as_owner()
+            .get("/auth/v1/tokens")
+            .header("X-Padding", "b".repeat(5000))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+    )
+    .await;
+    assert!(message.contains("4096 bytes"), "{message}");
+    // Within the limits, the same requests are served.
+    let fine = app
+        .as_owner()
+        .get("/auth/v1/tokens")
+        .header("X-Padding", "b".repeat(1000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fine.status(), StatusCode::OK);
+}
