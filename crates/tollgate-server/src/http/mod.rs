@@ -76,6 +76,32 @@ fn framework_error(response: &axum::response::Response) -> Option<axum::http::St
     (status.as_u16() >= 400 && !is_json).then_some(status)
 }
 
+/// The headers an error answer needs by its status: the `challenge` with a
+/// 401, `Connection: close` with a 408 (the body is partly unread), and
+/// `Retry-After` when the caller is to wait.
+fn with_error_headers(
+    mut response: axum::response::Response,
+    challenge: &'static str,
+    retry_after: Option<i64>,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, StatusCode, header};
+    let status = response.status();
+    let headers = response.headers_mut();
+    if status == StatusCode::UNAUTHORIZED {
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(challenge),
+        );
+    }
+    if status == StatusCode::REQUEST_TIMEOUT {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    if let Some(seconds) = retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    }
+    response
+}
+
 /// The complete application router.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()

@@ -436,22 +436,46 @@ fn settings_from_row(row: &impl Columns) -> StoreResult<TokenSettings> {
 }
 
 /// Reads the columns in `token_columns!()` order (the fast case of the SQLite read path).
-impl FromRow for RegistryTokenRecord {
+/// Which token a row is: its id, contract, registry and name.
+struct TokenIdentity {
+    id: TokenId,
+    contract: ContractNumber,
+    registry_id: RegistryId,
+    name: TokenName,
+}
+
+impl FromRow for TokenIdentity {
     fn from_row(row: &impl Columns) -> StoreResult<Self> {
         let id: String = row.get("id")?;
-        let contract = contract(row, "contract_number")?;
         let registry_id: String = row.get("registry_id")?;
         let name: String = row.get("name")?;
-        let password_digest = row.get("password_digest")?;
-        let settings = settings_from_row(row)?;
-        Ok(RegistryTokenRecord {
+        Ok(TokenIdentity {
             id: parsed("id", TokenId::parse_owned("id", id))?,
-            contract,
+            contract: contract(row, "contract_number")?,
             registry_id: parsed(
                 "registry_id",
                 RegistryId::parse_owned("registry_id", registry_id),
             )?,
             name: parsed("name", TokenName::parse_owned("name", name))?,
+        })
+    }
+}
+
+impl FromRow for RegistryTokenRecord {
+    fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        let TokenIdentity {
+            id,
+            contract,
+            registry_id,
+            name,
+        } = TokenIdentity::from_row(row)?;
+        let password_digest = row.get("password_digest")?;
+        let settings = settings_from_row(row)?;
+        Ok(RegistryTokenRecord {
+            id,
+            contract,
+            registry_id,
+            name,
             password_digest,
             settings,
             stamps: Stamps::from_row(row)?,
@@ -466,23 +490,22 @@ impl FromRow for RegistryTokenRecord {
 
 impl FromRow for LoginToken {
     fn from_row(row: &impl Columns) -> StoreResult<Self> {
-        let id: String = row.get("id")?;
-        let contract = contract(row, "contract_number")?;
-        let registry_id: String = row.get("registry_id")?;
-        let name: String = row.get("name")?;
+        let TokenIdentity {
+            id,
+            contract,
+            registry_id,
+            name,
+        } = TokenIdentity::from_row(row)?;
         let password_digest = row.get("password_digest")?;
         let previous_digest: Option<String> = row.get("previous_password_digest")?;
         let previous_until: Option<i64> = row.get("previous_valid_until")?;
         let settings = settings_from_row(row)?;
         let allow_list: String = row.get("api_subnet_allow_list")?;
         Ok(LoginToken {
-            id: parsed("id", TokenId::parse_owned("id", id))?,
+            id,
             contract,
-            registry_id: parsed(
-                "registry_id",
-                RegistryId::parse_owned("registry_id", registry_id),
-            )?,
-            name: parsed("name", TokenName::parse_owned("name", name))?,
+            registry_id,
+            name,
             password_digest,
             previous_password: previous_digest.zip(previous_until),
             settings,

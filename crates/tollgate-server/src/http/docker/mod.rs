@@ -10,7 +10,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde::Serialize;
@@ -100,25 +100,12 @@ impl IntoResponse for TokenError {
                 message: &self.message,
             }],
         };
-        let mut response = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(r#"Basic realm="tollgate registry token service""#),
-            );
-        }
-        if self.status == StatusCode::REQUEST_TIMEOUT {
-            // The body is partly unread: the connection cannot carry another request.
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        if let Some(seconds) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-        }
-        response
+        let response = (self.status, Json(body)).into_response();
+        super::with_error_headers(
+            response,
+            r#"Basic realm="tollgate registry token service""#,
+            self.retry_after,
+        )
     }
 }
 

@@ -9,12 +9,11 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use tollgate_api::audit::{AuditEvent, AuditEvents, EventActor, EventResource};
-use tollgate_api::registry::PaginationLinks;
 use tollgate_api::registry_rules::{self as rules};
 
 use super::caller::Caller;
 use super::error::ApiError;
-use super::links::with_query;
+use super::links::{offset_page_links, with_query};
 use crate::clock::rfc3339;
 use crate::http::AppState;
 use crate::http::query::QueryParams;
@@ -77,19 +76,7 @@ async fn events(
         limit: limit as i64,
         count: count as i64,
         total: total as i64,
-        links: PaginationLinks {
-            self_: page(offset),
-            previous: if offset > 0 {
-                page(offset.saturating_sub(limit))
-            } else {
-                String::new()
-            },
-            next: if offset + count < total {
-                page(offset + limit)
-            } else {
-                String::new()
-            },
-        },
+        links: offset_page_links(offset, limit, count, total, page),
     }))
 }
 

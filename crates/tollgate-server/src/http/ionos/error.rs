@@ -5,7 +5,7 @@
 //! the right status, a stable `errorCode` and a message a person can act on.
 //! Internal details are logged, never sent; secrets are never in either.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tollgate_api::auth::CONTRACT_HEADER;
 use tollgate_api::error::ErrorBody;
@@ -204,24 +204,7 @@ impl From<RegistryTokenError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody::new(self.status.as_u16(), self.code, self.message);
-        let mut response = (self.status, axum::Json(body)).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(CHALLENGE),
-            );
-        }
-        if self.status == StatusCode::REQUEST_TIMEOUT {
-            // The body is partly unread: the connection cannot carry another request.
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        if let Some(seconds) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-        }
-        response
+        let response = (self.status, axum::Json(body)).into_response();
+        crate::http::with_error_headers(response, CHALLENGE, self.retry_after)
     }
 }

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use tollgate_api::registry::{Metadata, RegistryResponse, TokenResponse};
+use tollgate_api::registry::{Metadata, PaginationLinks, RegistryResponse, TokenResponse};
 
 use crate::clock::rfc3339;
 use crate::store::Stamps;
@@ -24,6 +24,31 @@ pub fn with_query(base: &str, params: &[(&str, String)]) -> String {
         .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, QUERY_VALUE)))
         .collect();
     format!("{base}?{}", query.join("&"))
+}
+
+/// The links of an offset-paged collection: this page, the one before
+/// (none on the first) and the one after (none on the last); `page` writes
+/// the URL of the page at an offset.
+pub fn offset_page_links(
+    offset: u64,
+    limit: u64,
+    count: u64,
+    total: u64,
+    page: impl Fn(u64) -> String,
+) -> PaginationLinks {
+    PaginationLinks {
+        self_: page(offset),
+        previous: if offset > 0 {
+            page(offset.saturating_sub(limit))
+        } else {
+            String::new()
+        },
+        next: if offset + count < total {
+            page(offset + limit)
+        } else {
+            String::new()
+        },
+    }
 }
 
 /// `ApiResourceMetadata` of a row in `state`.

@@ -13,8 +13,8 @@ use axum::routing::get;
 use axum::routing::post;
 use axum::{Json, Router};
 use tollgate_api::registry::{
-    Credentials, PaginationLinks, PatchTokenInput, PostTokenInput, RotateTokenInput,
-    TokenProperties, TokenResponse, TokensResponse,
+    Credentials, PatchTokenInput, PostTokenInput, RotateTokenInput, TokenProperties, TokenResponse,
+    TokensResponse,
 };
 use tollgate_api::registry_rules::{
     self as rules, GracePeriod, RegistryId, TokenId, TokenName, TokenStatus,
@@ -24,7 +24,7 @@ use tollgate_api::repository::parse_scopes;
 use super::caller::RegistryManager;
 use super::error::ApiError;
 use super::json::{JsonBody, OptionalJsonBody};
-use super::links::{created, metadata, with_query};
+use super::links::{created, metadata, offset_page_links, with_query};
 use crate::clock::rfc3339;
 use crate::http::AppState;
 use crate::http::query::QueryParams;
@@ -103,19 +103,7 @@ async fn list(
         limit: limit as i64,
         count: count as i64,
         total: total as i64,
-        links: PaginationLinks {
-            self_: page(offset),
-            previous: if offset > 0 {
-                page(offset.saturating_sub(limit))
-            } else {
-                String::new()
-            },
-            next: if offset + count < total {
-                page(offset + limit)
-            } else {
-                String::new()
-            },
-        },
+        links: offset_page_links(offset, limit, count, total, page),
     }))
 }
 
