@@ -103,15 +103,19 @@ impl RegistryName {
         Self::parse_owned(field, s.to_owned())
     }
 
-    /// Like [`Self::parse`], keeping the string.
-    pub fn parse_owned(field: &str, s: String) -> Result<Self, ParseError> {
+    /// Whether `s` is a valid registry name, without building one.
+    pub fn is_valid(s: &str) -> bool {
         let b = s.as_bytes();
-        let ok = (3..=63).contains(&b.len())
+        (3..=63).contains(&b.len())
             && b[0].is_ascii_lowercase()
             && b.iter()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-            && b[b.len() - 1] != b'-';
-        if ok {
+            && b[b.len() - 1] != b'-'
+    }
+
+    /// Like [`Self::parse`], keeping the string.
+    pub fn parse_owned(field: &str, s: String) -> Result<Self, ParseError> {
+        if Self::is_valid(&s) {
             Ok(Self(s))
         } else {
             Err(ParseError::new(format!(

@@ -124,28 +124,14 @@ pub struct GateParts {
 
 /// Checks every credential, in one order, for every kind of login.
 pub struct Authenticator {
-    store: Store,
-    clock: Arc<dyn Clock>,
-    passwords: Arc<PasswordCheck>,
-    access_tokens: Arc<AccessTokens>,
-    registry_logins: RegistryLogins,
-    throttle: Throttle,
-    last_use: Arc<LastUse>,
-    trail: Arc<AuditTrail>,
+    parts: GateParts,
     attempts: [AtomicU64; LoginKind::ALL.len()],
 }
 
 impl Authenticator {
     pub fn new(parts: GateParts) -> Self {
         Self {
-            store: parts.store,
-            clock: parts.clock,
-            passwords: parts.passwords,
-            access_tokens: parts.access_tokens,
-            registry_logins: parts.registry_logins,
-            throttle: parts.throttle,
-            last_use: parts.last_use,
-            trail: parts.trail,
+            parts,
             attempts: Default::default(),
         }
     }
@@ -158,31 +144,39 @@ impl Authenticator {
     ) -> Result<C::Proof, C::Refusal> {
         let kind = credential.kind();
         self.attempts[kind.index()].fetch_add(1, Ordering::Relaxed);
+        let throttle = &self.parts.throttle;
         let guessable = credential.guessable();
-        if let Some(guessable) = guessable
-            && let Err(retry) = self.throttle.check(guessable, client)
+        // Hashed only while the throttle tracks someone, or to count a failure.
+        let watched = guessable
+            .filter(|_| throttle.watching())
+            .map(|guessable| throttle.subject(guessable));
+        let subject = |guessable| watched.unwrap_or_else(|| throttle.subject(guessable));
+        if let Some(subject) = watched
+            && let Err(retry) = throttle.check(subject, client)
         {
-            self.throttle.hold(retry).await;
+            throttle.hold(retry).await;
             return Err(C::throttled(retry));
         }
         let outcome = credential.verify(self, client).await;
         match &outcome {
             Ok(proof) => {
-                if let Some(guessable) = guessable {
-                    self.throttle.succeeded(guessable, client);
+                if let Some(guessable) = guessable
+                    && throttle.watching()
+                {
+                    throttle.succeeded(subject(guessable), client);
                 }
-                C::used(proof, &self.last_use, client);
+                C::used(proof, &self.parts.last_use, client);
             }
             Err(refusal) => {
                 let throttled_for = match guessable {
                     Some(guessable) if C::wrong_guess(refusal) => {
-                        self.throttle.failed(guessable, client)
+                        throttle.failed(subject(guessable), client)
                     }
                     _ => None,
                 };
                 if let Some(reason) = C::reason(refusal) {
-                    self.trail.refused_login(RefusedLogin {
-                        at: self.clock.now(),
+                    self.parts.trail.refused_login(RefusedLogin {
+                        at: self.parts.clock.now(),
                         kind: kind.as_str(),
                         subject: credential.claimed(self),
                         address: client,
@@ -293,12 +287,17 @@ impl Credential for AccountPassword<'_> {
     async fn verify(&self, gate: &Authenticator, client: IpAddr) -> Result<Member, MemberRefusal> {
         let email = Email::normalise(self.email);
         let account = gate
+            .parts
             .store
             .account_by_email(&email)
             .await
             .map_err(MemberRefusal::Store)?;
         let user = account.as_ref().map(|a| &a.user);
-        let valid = gate.passwords.verify(&email, user, self.password).await;
+        let valid = gate
+            .parts
+            .passwords
+            .verify(&email, user, self.password)
+            .await;
         let Some(Account { user, memberships }) = account.filter(|_| valid) else {
             return Err(MemberRefusal::WrongPassword);
         };
@@ -376,8 +375,9 @@ impl Credential for AccessToken<'_> {
 
     async fn verify(&self, gate: &Authenticator, client: IpAddr) -> Result<Member, MemberRefusal> {
         let lookup = gate
+            .parts
             .access_tokens
-            .authenticate(&gate.store, self.token, gate.clock.now())
+            .authenticate(&gate.parts.store, self.token, gate.parts.clock.now())
             .await
             .map_err(|e| match e {
                 BearerError::Store(e) => MemberRefusal::Store(e),
@@ -441,7 +441,11 @@ impl Credential for RegistryPassword<'_> {
 
     fn claimed(&self, gate: &Authenticator) -> RefusedSubject {
         RefusedSubject::RegistryToken {
-            registry: gate.registry_logins.registry_name(self.service).to_owned(),
+            registry: gate
+                .parts
+                .registry_logins
+                .registry_name(self.service)
+                .to_owned(),
             name: self.username.to_owned(),
         }
     }
@@ -463,13 +467,14 @@ impl Credential for RegistryPassword<'_> {
     }
 
     async fn verify(&self, gate: &Authenticator, client: IpAddr) -> Result<LoginToken, Denied> {
-        gate.registry_logins
+        gate.parts
+            .registry_logins
             .with_password(
                 self.service,
                 self.username,
                 self.password,
                 client,
-                gate.clock.now(),
+                gate.parts.clock.now(),
             )
             .await
     }
@@ -496,7 +501,11 @@ impl Credential for RefreshToken<'_> {
 
     fn claimed(&self, gate: &Authenticator) -> RefusedSubject {
         RefusedSubject::RegistryToken {
-            registry: gate.registry_logins.registry_name(self.service).to_owned(),
+            registry: gate
+                .parts
+                .registry_logins
+                .registry_name(self.service)
+                .to_owned(),
             name: "(refresh token)".to_owned(),
         }
     }
@@ -518,8 +527,9 @@ impl Credential for RefreshToken<'_> {
     }
 
     async fn verify(&self, gate: &Authenticator, client: IpAddr) -> Result<LoginToken, Denied> {
-        gate.registry_logins
-            .with_refresh_token(self.service, self.token, client, gate.clock.now())
+        gate.parts
+            .registry_logins
+            .with_refresh_token(self.service, self.token, client, gate.parts.clock.now())
             .await
     }
 }

@@ -62,6 +62,10 @@ impl Default for ThrottleSettings {
 /// Keys tracked per generation; two generations bound the memory.
 const GENERATION_CAPACITY: usize = 50_000;
 
+/// How often (seconds) keys whose failures are all forgotten are dropped,
+/// so that once an attack is over logins take the lock-free path again.
+const SWEEP_EVERY: i64 = 60;
+
 /// What is counted: a subject from an address, or an address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Key {
@@ -79,6 +83,14 @@ struct Strikes {
     blocked_until: i64,
 }
 
+impl Strikes {
+    /// The failures not yet forgotten at `now`.
+    fn failures_at(&self, now: i64, forget_seconds: i64) -> f64 {
+        let forgotten = (now - self.updated_at).max(0) as f64 / forget_seconds.max(1) as f64;
+        (self.failures - forgotten).max(0.0)
+    }
+}
+
 /// Too many failures: try again in this many seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryAfter(pub i64);
@@ -94,7 +106,7 @@ pub enum Guessable<'a> {
 
 /// A subject, hashed (with this node's random keys).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct Subject(u64);
+pub struct Subject(u64);
 
 /// The failure counters of this node.
 pub struct Throttle {
@@ -113,6 +125,7 @@ pub struct Throttle {
 struct Generations {
     current: HashMap<Key, Strikes>,
     previous: HashMap<Key, Strikes>,
+    swept_at: i64,
 }
 
 impl Generations {
@@ -130,6 +143,20 @@ impl Generations {
             self.previous = std::mem::take(&mut self.current);
         }
         self.current.insert(key, strikes);
+    }
+
+    /// Drops, at most every [`SWEEP_EVERY`] seconds, the keys that act as
+    /// absent: not blocked, every failure forgotten.
+    fn sweep(&mut self, now: i64, forget_seconds: i64) {
+        if now - self.swept_at < SWEEP_EVERY {
+            return;
+        }
+        self.swept_at = now;
+        let live = |_: &Key, strikes: &mut Strikes| {
+            strikes.blocked_until > now || strikes.failures_at(now, forget_seconds) > 0.0
+        };
+        self.current.retain(live);
+        self.previous.retain(live);
     }
 
     fn remove(&mut self, key: &Key) {
@@ -153,8 +180,14 @@ impl Throttle {
         }
     }
 
+    /// Whether any key is tracked; while none, checks are free and callers
+    /// need not even hash the subject.
+    pub fn watching(&self) -> bool {
+        self.tracked.load(Ordering::Relaxed) > 0
+    }
+
     /// The subject a credential names, hashed without allocating.
-    fn subject(&self, guessable: Guessable<'_>) -> Subject {
+    pub fn subject(&self, guessable: Guessable<'_>) -> Subject {
         let mut hasher = self.hasher.build_hasher();
         match guessable {
             Guessable::Email(email) => {
@@ -173,17 +206,18 @@ impl Throttle {
         Subject(hasher.finish())
     }
 
-    /// Whether `guessable` may be tried from `address` now. While no key
-    /// is tracked this touches neither the hasher nor the lock.
-    pub fn check(&self, guessable: Guessable<'_>, address: IpAddr) -> Result<(), RetryAfter> {
-        if self.tracked.load(Ordering::Relaxed) == 0 {
+    /// Whether `subject` may try a password from `address` now. While no
+    /// key is tracked this takes no lock.
+    pub fn check(&self, subject: Subject, address: IpAddr) -> Result<(), RetryAfter> {
+        if !self.watching() {
             return Ok(());
         }
-        let subject = self.subject(guessable);
         let now = self.clock.now();
         let Ok(mut table) = self.table.lock() else {
             return Ok(());
         };
+        table.sweep(now, self.settings.forget_seconds);
+        self.tracked.store(table.len(), Ordering::Relaxed);
         let blocked_until = self
             .keys(subject, address)
             .iter()
@@ -210,8 +244,7 @@ impl Throttle {
 
     /// Counts a wrong password for `subject` from `address`; answers the
     /// delay it starts, if it starts one.
-    pub fn failed(&self, guessable: Guessable<'_>, address: IpAddr) -> Option<RetryAfter> {
-        let subject = self.subject(guessable);
+    pub fn failed(&self, subject: Subject, address: IpAddr) -> Option<RetryAfter> {
         let now = self.clock.now();
         let settings = self.settings;
         let Ok(mut table) = self.table.lock() else {
@@ -228,9 +261,7 @@ impl Throttle {
                 updated_at: now,
                 blocked_until: i64::MIN,
             });
-            let forgotten =
-                (now - strikes.updated_at).max(0) as f64 / settings.forget_seconds.max(1) as f64;
-            strikes.failures = (strikes.failures - forgotten).max(0.0) + 1.0;
+            strikes.failures = strikes.failures_at(now, settings.forget_seconds) + 1.0;
             strikes.updated_at = now;
             let excess = strikes.failures - f64::from(allowance);
             if excess > 0.0 {
@@ -241,17 +272,17 @@ impl Throttle {
             }
             table.put(key, strikes);
         }
+        table.sweep(now, settings.forget_seconds);
         self.tracked.store(table.len(), Ordering::Relaxed);
         started.map(RetryAfter)
     }
 
     /// A right password for `subject` from `address`: its strikes there are
     /// cleared (the address's count across subjects decays on its own).
-    pub fn succeeded(&self, guessable: Guessable<'_>, address: IpAddr) {
-        if self.tracked.load(Ordering::Relaxed) == 0 {
+    pub fn succeeded(&self, subject: Subject, address: IpAddr) {
+        if !self.watching() {
             return;
         }
-        let subject = self.subject(guessable);
         if let Ok(mut table) = self.table.lock() {
             let [by_subject, _] = self.keys(subject, address);
             table.remove(&by_subject);
@@ -291,8 +322,8 @@ mod tests {
         )
     }
 
-    fn who(email: &str) -> Guessable<'_> {
-        Guessable::Email(email)
+    fn who(t: &Throttle, email: &str) -> Subject {
+        t.subject(Guessable::Email(email))
     }
 
     const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1));
@@ -303,24 +334,24 @@ mod tests {
         let clock = Arc::new(ManualClock::starting_now());
         let t = throttle(clock.clone());
         for _ in 0..3 {
-            assert_eq!(t.check(who("ada"), A), Ok(()));
-            t.failed(who("ada"), A);
+            assert_eq!(t.check(who(&t, "ada"), A), Ok(()));
+            t.failed(who(&t, "ada"), A);
         }
         assert_eq!(
-            t.check(who("ada"), A),
+            t.check(who(&t, "ada"), A),
             Ok(()),
             "the allowance is not blocked"
         );
-        t.failed(who("ada"), A);
-        assert_eq!(t.check(who("ada"), A), Err(RetryAfter(1)));
+        t.failed(who(&t, "ada"), A);
+        assert_eq!(t.check(who(&t, "ada"), A), Err(RetryAfter(1)));
         clock.advance(1);
-        t.failed(who("ada"), A);
-        assert_eq!(t.check(who("ada"), A), Err(RetryAfter(2)));
+        t.failed(who(&t, "ada"), A);
+        assert_eq!(t.check(who(&t, "ada"), A), Err(RetryAfter(2)));
         clock.advance(2);
-        t.failed(who("ada"), A);
-        assert_eq!(t.check(who("ada"), A), Err(RetryAfter(4)));
+        t.failed(who(&t, "ada"), A);
+        assert_eq!(t.check(who(&t, "ada"), A), Err(RetryAfter(4)));
         // Another address is never held up by these failures.
-        assert_eq!(t.check(who("ada"), B), Ok(()));
+        assert_eq!(t.check(who(&t, "ada"), B), Ok(()));
     }
 
     #[test]
@@ -328,21 +359,21 @@ mod tests {
         let clock = Arc::new(ManualClock::starting_now());
         let t = throttle(clock.clone());
         for _ in 0..4 {
-            t.failed(who("ada"), A);
+            t.failed(who(&t, "ada"), A);
         }
-        assert!(t.check(who("ada"), A).is_err());
+        assert!(t.check(who(&t, "ada"), A).is_err());
         clock.advance(120);
-        t.failed(who("ada"), A);
+        t.failed(who(&t, "ada"), A);
         assert_eq!(
-            t.check(who("ada"), A),
+            t.check(who(&t, "ada"), A),
             Ok(()),
             "two of four failures were forgotten"
         );
-        t.succeeded(who("ada"), A);
+        t.succeeded(who(&t, "ada"), A);
         for _ in 0..3 {
-            t.failed(who("ada"), A);
+            t.failed(who(&t, "ada"), A);
         }
-        assert_eq!(t.check(who("ada"), A), Ok(()));
+        assert_eq!(t.check(who(&t, "ada"), A), Ok(()));
     }
 
     #[test]
@@ -350,18 +381,18 @@ mod tests {
         let clock = Arc::new(ManualClock::starting_now());
         let t = throttle(clock.clone());
         for i in 0..11 {
-            t.failed(who(&format!("user-{i}")), A);
+            t.failed(who(&t, &format!("user-{i}")), A);
         }
-        assert!(t.check(who("someone-new"), A).is_err());
-        assert_eq!(t.check(who("someone-new"), B), Ok(()));
+        assert!(t.check(who(&t, "someone-new"), A).is_err());
+        assert_eq!(t.check(who(&t, "someone-new"), B), Ok(()));
         let mapped = IpAddr::V6(std::net::Ipv4Addr::new(127, 0, 0, 1).to_ipv6_mapped());
-        assert!(t.check(who("someone-new"), mapped).is_err());
+        assert!(t.check(who(&t, "someone-new"), mapped).is_err());
     }
 
     #[test]
     fn an_email_counts_as_it_is_compared() {
         let t = throttle(Arc::new(ManualClock::starting_now()));
-        let email = |email| t.subject(who(email));
+        let email = |email| who(&t, email);
         assert_eq!(email(" Ada@Example.COM "), email("ada@example.com"));
         assert_ne!(email("ada@example.com"), email("bob@example.com"));
         let token = |service, username| t.subject(Guessable::RegistryToken { service, username });
@@ -369,12 +400,29 @@ mod tests {
     }
 
     #[test]
+    fn forgotten_failures_leave_the_table_so_logins_take_the_fast_path() {
+        let clock = Arc::new(ManualClock::starting_now());
+        let t = throttle(clock.clone());
+        t.failed(who(&t, "ada"), A);
+        assert!(t.watching());
+        clock.advance(60 + SWEEP_EVERY);
+        assert_eq!(t.check(who(&t, "ada"), A), Ok(()));
+        assert!(!t.watching(), "the forgotten failure was dropped");
+        for _ in 0..4 {
+            t.failed(who(&t, "bob"), A);
+        }
+        clock.advance(SWEEP_EVERY);
+        assert!(t.check(who(&t, "bob"), A).is_ok());
+        assert!(t.watching(), "failures not yet forgotten stay");
+    }
+
+    #[test]
     fn delays_never_pass_the_maximum() {
         let clock = Arc::new(ManualClock::starting_now());
         let t = throttle(clock.clone());
         for _ in 0..200 {
-            t.failed(who("ada"), A);
+            t.failed(who(&t, "ada"), A);
         }
-        assert_eq!(t.check(who("ada"), A), Err(RetryAfter(100)));
+        assert_eq!(t.check(who(&t, "ada"), A), Err(RetryAfter(100)));
     }
 }

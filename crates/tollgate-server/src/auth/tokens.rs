@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use tollgate_api::account::AuthTokenId;
 use tollgate_api::auth::{Criteria, Ttl};
+use tollgate_api::parse::truncate;
 
 use serde_json::json;
 
@@ -35,7 +36,7 @@ impl fmt::Display for AuthTokenError {
             AuthTokenError::NotFound(id) => write!(
                 f,
                 "no token with id {:?} exists for you in this contract",
-                id.as_str().chars().take(64).collect::<String>()
+                truncate(id.as_str())
             ),
             AuthTokenError::CurrentNeedsBearer => f.write_str(
                 "criteria CURRENT deletes the token that authenticated the request: authenticate with Bearer",

@@ -12,18 +12,38 @@ pub fn split_authorization(value: &str) -> Option<(&str, &str)> {
         .map(|(scheme, credentials)| (scheme, credentials.trim()))
 }
 
-/// The name and password in base64 `name:password` (the password may hold
-/// colons); `None` unless it is valid base64 of UTF-8 with a colon.
-pub fn decode(encoded: &str) -> Option<(String, String)> {
-    let decoded = STANDARD.decode(encoded).ok()?;
-    let decoded = String::from_utf8(decoded).ok()?;
-    let (name, password) = decoded.split_once(':')?;
-    Some((name.to_owned(), password.to_owned()))
+/// Decoded Basic credentials: `name:password`, split at the first colon
+/// (the password may hold colons), kept in the one decoded buffer.
+pub struct BasicCredentials {
+    decoded: String,
+    colon: usize,
+}
+
+impl BasicCredentials {
+    pub fn name(&self) -> &str {
+        &self.decoded[..self.colon]
+    }
+
+    pub fn password(&self) -> &str {
+        &self.decoded[self.colon + 1..]
+    }
+}
+
+/// The credentials in base64 `name:password`; `None` unless it is valid
+/// base64 of UTF-8 with a colon.
+pub fn decode(encoded: &str) -> Option<BasicCredentials> {
+    let decoded = String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?;
+    let colon = decoded.find(':')?;
+    Some(BasicCredentials { decoded, colon })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn decode(encoded: &str) -> Option<(String, String)> {
+        super::decode(encoded).map(|c| (c.name().to_owned(), c.password().to_owned()))
+    }
 
     #[test]
     fn credentials_decode_or_are_refused() {

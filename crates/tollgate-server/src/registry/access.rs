@@ -5,6 +5,7 @@
 //! before, in [`super::login`].
 
 use serde::{Deserialize, Serialize};
+use tollgate_api::parse::truncate;
 use tollgate_api::repository::{Action, RepositoryName, ScopeRule};
 
 /// How many `scope` parameters one request may carry.
@@ -32,12 +33,7 @@ pub struct MalformedScope(pub String);
 /// Parses one `scope` value: the name is everything between the first and
 /// the last colon, so names with a registry port (`host:5000/app`) parse.
 pub fn parse_scope(raw: &str) -> Result<RequestedScope, MalformedScope> {
-    let malformed = |why: &str| {
-        MalformedScope(format!(
-            "scope {:?} {why}",
-            raw.chars().take(64).collect::<String>()
-        ))
-    };
+    let malformed = |why: &str| MalformedScope(format!("scope {:?} {why}", truncate(raw)));
     if raw.len() > MAX_SCOPE_LEN {
         return Err(malformed("is too long"));
     }

@@ -176,7 +176,7 @@ impl RegistryLogins {
         service
             .strip_suffix(self.domain.as_str())
             .and_then(|rest| rest.strip_suffix('.'))
-            .filter(|name| RegistryName::parse("service", name).is_ok())
+            .filter(|name| RegistryName::is_valid(name))
             .ok_or(Denied::UnknownService)
     }
 }

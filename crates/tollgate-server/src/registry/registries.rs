@@ -10,6 +10,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
+use tollgate_api::parse::truncate;
 use tollgate_api::registry_rules::{RegistryId, RegistryName, Subnet};
 
 use super::{Manager, Put};
@@ -72,7 +73,7 @@ impl fmt::Display for RegistryError {
             RegistryError::UnknownLocation { given, available } => write!(
                 f,
                 "properties.location {:?} is not an available location: use one of {}",
-                given.chars().take(64).collect::<String>(),
+                truncate(given),
                 available.join(", ")
             ),
             RegistryError::NameChanged { current } => write!(
@@ -152,12 +153,9 @@ impl Registries {
                 current: existing.location,
             });
         }
-        let every_setting = RegistryPatch {
-            gc: Some(new.settings.gc),
-            vulnerability_scanning: Some(new.settings.vulnerability_scanning),
-            allow_list: Some(new.settings.allow_list),
-        };
-        self.patch(by, id, every_setting).await.map(Put::Replaced)
+        self.patch(by, id, RegistryPatch::from(new.settings))
+            .await
+            .map(Put::Replaced)
     }
 
     /// Writes the settings `patch` names, and only those.
@@ -245,11 +243,7 @@ impl Registries {
             });
         }
         let now = self.clock.now();
-        let mut detail = describe(&RegistryPatch {
-            gc: Some(new.settings.gc.clone()),
-            vulnerability_scanning: Some(new.settings.vulnerability_scanning),
-            allow_list: Some(new.settings.allow_list.clone()),
-        });
+        let mut detail = describe(&RegistryPatch::from(new.settings.clone()));
         if let Value::Object(fields) = &mut detail {
             fields.insert("name".into(), json!(new.name.as_str()));
             fields.insert("location".into(), json!(new.location));

@@ -95,7 +95,6 @@ impl RegistryTokens {
         registry: RegistryId,
         new: NewToken,
     ) -> Result<CreatedToken, RegistryTokenError> {
-        let registry = self.owned_registry(by, registry).await?;
         self.insert(by, registry, TokenId::generate(), new).await
     }
 
@@ -108,7 +107,6 @@ impl RegistryTokens {
         id: TokenId,
         new: NewToken,
     ) -> Result<Put<CreatedToken, RegistryTokenRecord>, RegistryTokenError> {
-        let registry = self.owned_registry(by, registry).await?;
         let Some(existing) = self
             .store
             .find_registry_token(by.contract(), &registry, &id)
@@ -134,7 +132,6 @@ impl RegistryTokens {
         id: TokenId,
         patch: TokenPatch,
     ) -> Result<RegistryTokenRecord, RegistryTokenError> {
-        let registry = self.owned_registry(by, registry).await?;
         self.write(by, &registry, id, patch).await
     }
 
@@ -148,7 +145,6 @@ impl RegistryTokens {
         id: TokenId,
         grace: GracePeriod,
     ) -> Result<CreatedToken, RegistryTokenError> {
-        let registry = self.owned_registry(by, registry).await?;
         let now = self.clock.now();
         let previous_valid_until = (grace.seconds() > 0).then(|| now + grace.seconds());
         let event = self.event(
@@ -163,7 +159,7 @@ impl RegistryTokens {
             }),
         );
         let password = secrets::registry_token_password();
-        let token = self
+        let rotated = self
             .store
             .rotate_registry_token(
                 by.contract(),
@@ -174,9 +170,11 @@ impl RegistryTokens {
                 &by.change(now),
                 &event,
             )
-            .await?
-            .ok_or(RegistryTokenError::NotFound(id))?;
-        Ok(CreatedToken { token, password })
+            .await?;
+        match rotated {
+            Some(token) => Ok(CreatedToken { token, password }),
+            None => Err(self.not_found(by, &registry, id).await),
+        }
     }
 
     /// Deletes the token; it is refused at the next login.
@@ -186,7 +184,6 @@ impl RegistryTokens {
         registry: RegistryId,
         id: TokenId,
     ) -> Result<(), RegistryTokenError> {
-        let registry = self.owned_registry(by, registry).await?;
         let event = self.event(
             by,
             self.clock.now(),
@@ -202,7 +199,7 @@ impl RegistryTokens {
         {
             Ok(())
         } else {
-            Err(RegistryTokenError::NotFound(id))
+            Err(self.not_found(by, &registry, id).await)
         }
     }
 
@@ -213,11 +210,14 @@ impl RegistryTokens {
         registry: RegistryId,
         id: TokenId,
     ) -> Result<RegistryTokenRecord, RegistryTokenError> {
-        let registry = self.owned_registry(by, registry).await?;
-        self.store
+        let found = self
+            .store
             .find_registry_token(by.contract(), &registry, &id)
-            .await?
-            .ok_or(RegistryTokenError::NotFound(id))
+            .await?;
+        match found {
+            Some(token) => Ok(token),
+            None => Err(self.not_found(by, &registry, id).await),
+        }
     }
 
     /// One page of the registry's tokens in creation order, with the total.
@@ -228,22 +228,37 @@ impl RegistryTokens {
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<RegistryTokenRecord>, u64), RegistryTokenError> {
-        let registry = self.owned_registry(by, registry).await?;
-        Ok(self
+        let page = self
             .store
             .list_registry_tokens(by.contract(), &registry, offset, limit)
-            .await?)
+            .await?;
+        // An empty answer is all an unknown registry gives: only then ask.
+        if page.1 == 0
+            && self
+                .store
+                .find_registry(by.contract(), &registry)
+                .await?
+                .is_none()
+        {
+            return Err(RegistryTokenError::RegistryNotFound(registry));
+        }
+        Ok(page)
     }
 
-    /// The registry, if the manager's contract has it.
-    async fn owned_registry(
+    /// Why token `id` was not found: the registry is not the manager's
+    /// contract's, or the registry has no such token. Asked only after
+    /// the token's own statement found nothing, so that a request for a
+    /// token costs one statement.
+    async fn not_found(
         &self,
         by: &Manager,
-        registry: RegistryId,
-    ) -> Result<RegistryId, RegistryTokenError> {
-        match self.store.find_registry(by.contract(), &registry).await? {
-            Some(found) => Ok(found.id),
-            None => Err(RegistryTokenError::RegistryNotFound(registry)),
+        registry: &RegistryId,
+        id: TokenId,
+    ) -> RegistryTokenError {
+        match self.store.find_registry(by.contract(), registry).await {
+            Ok(Some(_)) => RegistryTokenError::NotFound(id),
+            Ok(None) => RegistryTokenError::RegistryNotFound(registry.clone()),
+            Err(e) => e.into(),
         }
     }
 
@@ -298,7 +313,8 @@ impl RegistryTokens {
             None => "registry_token.changed",
         };
         let event = self.event(by, now, action, registry, &id, describe(&patch));
-        self.store
+        let written = self
+            .store
             .patch_registry_token(
                 by.contract(),
                 registry,
@@ -307,8 +323,11 @@ impl RegistryTokens {
                 &by.change(now),
                 &event,
             )
-            .await?
-            .ok_or(RegistryTokenError::NotFound(id))
+            .await?;
+        match written {
+            Some(token) => Ok(token),
+            None => Err(self.not_found(by, registry, id).await),
+        }
     }
 
     fn event(

@@ -132,10 +132,10 @@ impl Store {
             Param::contract(contract),
         ];
         let deleted = self
-            .delete_recorded(
+            .execute_recorded(
                 "DELETE FROM auth_tokens WHERE id = $1 AND user_id = $2 AND contract_number = $3",
                 &params,
-                event,
+                std::slice::from_ref(event),
             )
             .await?;
         Ok(deleted == 1)
@@ -150,10 +150,10 @@ impl Store {
         event: &AuditEvent,
     ) -> StoreResult<u64> {
         let params = [Param::str(user_id.as_str()), Param::contract(contract)];
-        self.delete_recorded(
+        self.execute_recorded(
             "DELETE FROM auth_tokens WHERE user_id = $1 AND contract_number = $2",
             &params,
-            event,
+            std::slice::from_ref(event),
         )
         .await
     }
@@ -172,31 +172,12 @@ impl Store {
             Param::contract(contract),
             Param::int(now),
         ];
-        self.delete_recorded(
+        self.execute_recorded(
             "DELETE FROM auth_tokens WHERE user_id = $1 AND contract_number = $2 AND expires_at <= $3",
             &params,
-            event,
+            std::slice::from_ref(event),
         )
         .await
-    }
-
-    /// Runs a `DELETE` and, if it deleted anything, records `event`, atomically.
-    async fn delete_recorded(
-        &self,
-        sql: &str,
-        params: &[Param<'_>],
-        event: &AuditEvent,
-    ) -> StoreResult<u64> {
-        let mut tx = self.pool().begin().await?;
-        let deleted = bind(sqlx::query(sql), params)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if deleted > 0 {
-            insert_events(&mut tx, std::slice::from_ref(event)).await?;
-        }
-        tx.commit().await?;
-        Ok(deleted)
     }
 }
 

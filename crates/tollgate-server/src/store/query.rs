@@ -136,6 +136,26 @@ impl Store {
         Ok(Some(written))
     }
 
+    /// One statement and, if it touched any row, `events` with it, in one
+    /// transaction; answers how many rows it touched.
+    pub(super) async fn execute_recorded(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        events: &[AuditEvent],
+    ) -> StoreResult<u64> {
+        let mut tx = self.pool().begin().await?;
+        let touched = bind(sqlx::query(sql), params)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if touched > 0 {
+            insert_events(&mut tx, events).await?;
+        }
+        tx.commit().await?;
+        Ok(touched)
+    }
+
     /// A write through sqlx; answers how many rows it touched.
     pub(super) async fn execute(&self, sql: &str, params: &[Param<'_>]) -> StoreResult<u64> {
         let done = bind(sqlx::query(sql), params).execute(self.pool()).await?;

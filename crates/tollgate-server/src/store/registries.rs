@@ -51,12 +51,36 @@ pub struct RegistryPatch {
     pub allow_list: Option<Vec<Subnet>>,
 }
 
+/// The patch that sets every setting to `settings`.
+impl From<RegistrySettings> for RegistryPatch {
+    fn from(settings: RegistrySettings) -> Self {
+        RegistryPatch {
+            gc: Some(settings.gc),
+            vulnerability_scanning: Some(settings.vulnerability_scanning),
+            allow_list: Some(settings.allow_list),
+        }
+    }
+}
+
 macro_rules! registry_columns {
     () => {
         concat!(
             "id, contract_number, name, location, gc_days, gc_time, vulnerability_scanning, ",
             "api_subnet_allow_list, ",
             stamp_columns!()
+        )
+    };
+}
+
+/// `SELECT <every column> FROM registries` followed by a condition, as a
+/// `&'static str` (no statement text is built per request).
+macro_rules! select {
+    ($condition:literal) => {
+        concat!(
+            "SELECT ",
+            registry_columns!(),
+            " FROM registries",
+            $condition
         )
     };
 }
@@ -122,9 +146,9 @@ impl Store {
         contract: ContractNumber,
         id: &RegistryId,
     ) -> StoreResult<Option<RegistryRecord>> {
-        let sql = select(" WHERE id = $1 AND contract_number = $2");
+        let sql = select!(" WHERE id = $1 AND contract_number = $2");
         let params = [Param::str(id.as_str()), Param::contract(contract)];
-        self.read_optional(&sql, &params).await
+        self.read_optional(sql, &params).await
     }
 
     /// Whether `contract` cannot create a registry of this name at `now`:
@@ -161,10 +185,10 @@ impl Store {
     ) -> StoreResult<RegistryPage> {
         let pattern = format!("%{}%", escape_like(name_filter.unwrap_or_default()));
         let (after_at, after_id) = after.unwrap_or((i64::MIN, String::new()));
-        let sql = select(
+        let sql = select!(
             " WHERE contract_number = $1 AND name LIKE $2 ESCAPE '\\' \
              AND (created_at > $3 OR (created_at = $3 AND id > $4)) \
-             ORDER BY created_at, id LIMIT $5",
+             ORDER BY created_at, id LIMIT $5"
         );
         let params = [
             Param::contract(contract),
@@ -173,7 +197,7 @@ impl Store {
             Param::string(after_id),
             Param::int(limit as i64 + 1),
         ];
-        let mut items: Vec<RegistryRecord> = self.read_all(&sql, &params).await?;
+        let mut items: Vec<RegistryRecord> = self.read_all(sql, &params).await?;
         let more = items.len() as u64 > limit;
         items.truncate(limit as usize);
         let next_after = more
@@ -264,15 +288,10 @@ impl Store {
         &self,
         name: &str,
     ) -> StoreResult<Option<(ContractNumber, RegistryId)>> {
-        let sql = select(" WHERE name = $1");
-        let found: Option<RegistryRecord> = self.read_optional(&sql, &[Param::str(name)]).await?;
+        let sql = select!(" WHERE name = $1");
+        let found: Option<RegistryRecord> = self.read_optional(sql, &[Param::str(name)]).await?;
         Ok(found.map(|r| (r.contract, r.id)))
     }
-}
-
-/// `SELECT <every column> FROM registries` followed by `condition`.
-fn select(condition: &str) -> String {
-    format!("SELECT {} FROM registries{condition}", registry_columns!())
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.

@@ -77,8 +77,16 @@ fn group(rows: Vec<AccountRow>) -> Vec<Account> {
     accounts
 }
 
-const ACCOUNT_SQL: &str = "SELECT u.id, u.email, u.password_hash, m.contract_number, m.role, \
-     m.privileges FROM users u LEFT JOIN memberships m ON m.user_id = u.id";
+/// Accounts with their memberships, followed by a condition and an order.
+macro_rules! account_sql {
+    ($rest:literal) => {
+        concat!(
+            "SELECT u.id, u.email, u.password_hash, m.contract_number, m.role, ",
+            "m.privileges FROM users u LEFT JOIN memberships m ON m.user_id = u.id",
+            $rest
+        )
+    };
+}
 
 impl Store {
     /// Creates the account, its contracts (on first use) and its
@@ -145,26 +153,28 @@ impl Store {
     /// The account with this e-mail (already normalised by the caller) and
     /// its memberships, read in one query: what a Basic login needs.
     pub async fn account_by_email(&self, email: &str) -> StoreResult<Option<Account>> {
-        let sql = format!("{ACCOUNT_SQL} WHERE u.email = $1 ORDER BY m.contract_number");
-        let rows = self.read_all(&sql, &[Param::str(email)]).await?;
+        let sql = account_sql!(" WHERE u.email = $1 ORDER BY m.contract_number");
+        let rows = self.read_all(sql, &[Param::str(email)]).await?;
         Ok(group(rows).pop())
     }
 
     /// Every account with its memberships, ordered by e-mail.
     pub async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
-        let sql = format!("{ACCOUNT_SQL} ORDER BY u.email, m.contract_number");
-        Ok(group(self.read_all(&sql, &[]).await?))
+        let sql = account_sql!(" ORDER BY u.email, m.contract_number");
+        Ok(group(self.read_all(sql, &[]).await?))
     }
 
     /// Deletes an account with its memberships and tokens, and records
     /// `events`; false if unknown (nothing is recorded).
     pub async fn delete_user(&self, email: &Email, events: &[AuditEvent]) -> StoreResult<bool> {
-        self.write_recorded(
-            "DELETE FROM users WHERE email = $1",
-            &[Param::str(email.as_str())],
-            events,
-        )
-        .await
+        let deleted = self
+            .execute_recorded(
+                "DELETE FROM users WHERE email = $1",
+                &[Param::str(email.as_str())],
+                events,
+            )
+            .await?;
+        Ok(deleted == 1)
     }
 
     /// Replaces an account's password hash, and records `events`; false if
@@ -175,32 +185,14 @@ impl Store {
         password_hash: &str,
         events: &[AuditEvent],
     ) -> StoreResult<bool> {
-        self.write_recorded(
-            "UPDATE users SET password_hash = $1 WHERE email = $2",
-            &[Param::str(password_hash), Param::str(email.as_str())],
-            events,
-        )
-        .await
-    }
-
-    /// One statement that must touch exactly one row, and its events, atomically.
-    async fn write_recorded(
-        &self,
-        sql: &str,
-        params: &[Param<'_>],
-        events: &[AuditEvent],
-    ) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await?;
-        let touched = bind(sqlx::query(sql), params)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if touched != 1 {
-            return Ok(false);
-        }
-        insert_events(&mut tx, events).await?;
-        tx.commit().await?;
-        Ok(true)
+        let changed = self
+            .execute_recorded(
+                "UPDATE users SET password_hash = $1 WHERE email = $2",
+                &[Param::str(password_hash), Param::str(email.as_str())],
+                events,
+            )
+            .await?;
+        Ok(changed == 1)
     }
 }
 

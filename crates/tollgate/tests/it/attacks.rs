@@ -382,12 +382,8 @@ async fn a_token_generated_with_a_bearer_token_never_outlives_it() {
         let listed: Value = app
             .get(&format!("/auth/v1/tokens/{}", token_id(minted)))
             .bearer_auth(&short)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .answer_json()
+            .await;
         assert_eq!(
             listed["expirationDate"],
             app.date_in(60),

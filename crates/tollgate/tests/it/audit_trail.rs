@@ -91,12 +91,8 @@ async fn every_lifecycle_change_and_refusal_is_recorded_for_the_contract() {
         .as_owner()
         .post(&format!("{registry_path}/tokens/{token}/rotate"))
         .json(&json!({"gracePeriodSeconds": 60}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .answer_json()
+        .await;
     secrets.push(
         rotated["properties"]["credentials"]["password"]
             .as_str()
@@ -175,12 +171,8 @@ async fn every_lifecycle_change_and_refusal_is_recorded_for_the_contract() {
     let theirs: Value = app
         .as_user(RIVAL, RIVAL_PASSWORD)
         .get("/audit/v1/events")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .answer_json()
+        .await;
     assert_eq!(actions(&theirs), ["account.created"], "{theirs}");
     assert!(!theirs.to_string().contains(OWNER_EMAIL));
 }

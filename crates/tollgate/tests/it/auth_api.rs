@@ -141,12 +141,8 @@ async fn find_by_id_answers_the_token_with_either_scheme() {
     let by_bearer: Value = app
         .get(&format!("/auth/v1/tokens/{id}"))
         .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .answer_json()
+        .await;
     assert_eq!(by_basic, by_bearer);
     assert_eq!(by_basic["id"], id);
     let (_, claims) = jwt_parts(&token);
@@ -406,14 +402,7 @@ fn verifying_key(jwk: &Value) -> VerifyingKey {
 async fn an_issued_token_verifies_with_the_published_jwks() {
     let app = TestApp::spawn().await;
     let token = app.owner_token().await;
-    let jwks: Value = app
-        .get("/.well-known/jwks.json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = app.get("/.well-known/jwks.json").answer_json().await;
     let keys = jwks["keys"].as_array().unwrap();
     for jwk in keys {
         assert_eq!(jwk["kty"], "EC");

@@ -40,12 +40,8 @@ async fn wrong_password_and_unknown_account_are_indistinguishable() {
     let unknown: Value = app
         .get("/auth/v1/tokens")
         .basic_auth("nobody@example.com", Some(OWNER_PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .answer_json()
+        .await;
     assert_eq!(wrong, unknown);
     assert_eq!(wrong["httpStatus"], 401);
     let text = wrong.to_string();

@@ -50,12 +50,8 @@ async fn tokens_are_generated_listed_and_deleted_per_contract() {
         .get("/auth/v1/tokens")
         .basic_auth(MULTI_EMAIL, Some(MULTI_PASSWORD))
         .header("X-Contract-Number", FIRST.to_string())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .answer_json()
+        .await;
     let ids: Vec<&str> = listed["tokens"]
         .as_array()
         .unwrap()

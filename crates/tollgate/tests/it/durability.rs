@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::support::process::Served;
-use crate::support::{OWNER_EMAIL, OWNER_PASSWORD, token_id};
+use crate::support::{AnswerJson, OWNER_EMAIL, OWNER_PASSWORD, token_id};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn acknowledged_generation_and_deletion_survive_kill_9() {
@@ -19,12 +19,8 @@ async fn acknowledged_generation_and_deletion_survive_kill_9() {
             let body: Value = client
                 .get(format!("{base}/auth/v1/tokens/generate"))
                 .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+                .answer_json()
+                .await;
             body["token"].as_str().unwrap().to_owned()
         }
     };

@@ -83,12 +83,8 @@ async fn last_use_survives_a_restart() {
     let generated: Value = client
         .get(format!("{}/auth/v1/tokens/generate", served.base))
         .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .answer_json()
+        .await;
     let jwt = generated["token"].as_str().unwrap().to_owned();
     let path = format!("/auth/v1/tokens/{}", token_id(&jwt));
     let response = client

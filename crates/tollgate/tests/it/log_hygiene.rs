@@ -27,12 +27,8 @@ async fn no_password_or_token_reaches_a_log_line() {
 
     // Access tokens, generated and used.
     let generated: Value = owner(client.get(format!("{base}/auth/v1/tokens/generate")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .answer_json()
+        .await;
     let jwt = generated["token"].as_str().unwrap().to_owned();
     secrets.push(jwt.clone());
     let listed = client
@@ -46,21 +42,12 @@ async fn no_password_or_token_reaches_a_log_line() {
     // A registry token, its logins in every form, a refresh and a rotation.
     let registry: Value = owner(client.post(format!("{base}{CR}/registries")))
         .json(&json!({"properties": {"name": "quiet", "location": "de/fra"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .answer_json()
+        .await;
     let registry = registry["id"].as_str().unwrap().to_owned();
     let token: Value = owner(client.post(format!("{base}{CR}/registries/{registry}/tokens")))
         .json(&json!({"properties": {"name": "ci", "scopes": [{"type": "repository", "name": "*", "actions": ["pull"]}]}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .answer_json().await;
     let password = token["properties"]["credentials"]["password"]
         .as_str()
         .unwrap()
@@ -75,12 +62,8 @@ async fn no_password_or_token_reaches_a_log_line() {
             ("scope", "repository:app:pull"),
             ("offline_token", "true"),
         ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .answer_json()
+        .await;
     secrets.push(answer["token"].as_str().unwrap().to_owned());
     let refresh = answer["refresh_token"].as_str().unwrap().to_owned();
     secrets.push(refresh.clone());
@@ -92,23 +75,15 @@ async fn no_password_or_token_reaches_a_log_line() {
             ("refresh_token", refresh.as_str()),
             ("scope", "repository:app:pull"),
         ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .answer_json()
+        .await;
     secrets.push(refreshed["access_token"].as_str().unwrap().to_owned());
     let rotated: Value = owner(client.post(format!(
         "{base}{CR}/registries/{registry}/tokens/{}/rotate",
         token["id"].as_str().unwrap()
     )))
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    .answer_json()
+    .await;
     secrets.push(
         rotated["properties"]["credentials"]["password"]
             .as_str()

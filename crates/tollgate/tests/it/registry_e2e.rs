@@ -6,6 +6,8 @@
 //! `apt-get install -y docker-registry skopeo`). A missing tool fails the
 //! test with that instruction rather than skipping it.
 
+use std::path::PathBuf;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -35,15 +37,37 @@ async fn add_token(app: &TestApp, registry: &str, name: &str, scopes: Value) -> 
     (id, format!("{name}:{password}"))
 }
 
+/// A test's files: an OCI image to push, where pulls land, skopeo's auth file.
+struct Scratch {
+    image: PathBuf,
+    pulled: PathBuf,
+    authfile: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        Scratch {
+            image: write_oci_image(&dir.path().join("image")),
+            pulled: dir.path().join("pulled"),
+            authfile: dir.path().join("auth.json"),
+            _dir: dir,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_real_registry_enforces_registry_tokens() {
     require("docker-registry");
     require("skopeo");
     let app = TestApp::spawn().await;
-    let work = tempfile::tempdir().unwrap();
-    let image = write_oci_image(&work.path().join("image"));
-    let pulled = work.path().join("pulled");
-    let authfile = work.path().join("auth.json");
+    let Scratch {
+        image,
+        pulled,
+        authfile,
+        _dir,
+    } = Scratch::new();
 
     let everything = json!([{"type": "repository", "name": "*", "actions": ["pull", "push"]}]);
     let (registry_a, service_a, full_id, full_password) =
@@ -229,10 +253,12 @@ async fn a_real_registry_under_attack_and_through_a_password_rotation() {
     require("docker-registry");
     require("skopeo");
     let app = TestApp::spawn().await;
-    let work = tempfile::tempdir().unwrap();
-    let image = write_oci_image(&work.path().join("image"));
-    let pulled = work.path().join("pulled");
-    let authfile = work.path().join("auth.json");
+    let Scratch {
+        image,
+        pulled,
+        authfile,
+        _dir,
+    } = Scratch::new();
     let everything = json!([{"type": "repository", "name": "*", "actions": ["pull", "push"]}]);
     let (registry, service, token, old) =
         registry_with_token(&app, "gamma", "ci", everything).await;
@@ -280,12 +306,8 @@ async fn a_real_registry_under_attack_and_through_a_password_rotation() {
         .as_owner()
         .post(&format!("{CR}/registries/{registry}/tokens/{token}/rotate"))
         .json(&json!({"gracePeriodSeconds": 30}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .answer_json()
+        .await;
     let new = rotated["properties"]["credentials"]["password"]
         .as_str()
         .unwrap()

@@ -335,7 +335,7 @@ async fn deep_pages_stay_exact_across_marks_and_after_changes() {
             .get(&format!("{CR}/registries/{registry}/tokens"))
             .query(&[("offset", offset.to_string()), ("limit", "100".to_string())]);
         async move {
-            let body: Value = request.send().await.unwrap().json().await.unwrap();
+            let body: Value = request.answer_json().await;
             let ids: Vec<String> = body["items"]
                 .as_array()
                 .unwrap()
@@ -386,4 +386,54 @@ async fn deep_pages_stay_exact_across_marks_and_after_changes() {
             "page at offset {offset} after a delete"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_registry_and_a_missing_token_are_told_apart() {
+    let app = TestApp::spawn().await;
+    let registry = create_registry(&app, "known").await;
+    let unknown_registry = "046b6c7f-0b8a-43b9-b35d-6489e6daee91";
+    let unknown_token = "8f3a5b0e-1c2d-4e5f-8a9b-0c1d2e3f4a5b";
+    let body = json!({"properties": {"name": "ci"}});
+    let owner = app.as_owner();
+    for (registry, expected) in [
+        (unknown_registry, "no registry with id"),
+        (registry.as_str(), "no token with id"),
+    ] {
+        let tokens = format!("{CR}/registries/{registry}/tokens");
+        let token = format!("{tokens}/{unknown_token}");
+        for request in [
+            owner.get(&token),
+            owner
+                .patch(&token)
+                .json(&json!({"properties": {"status": "disabled"}})),
+            owner.delete(&token),
+            owner
+                .post(&format!("{token}/rotate"))
+                .json(&json!({"gracePeriodSeconds": 0})),
+        ] {
+            let message = expect_error(request.send().await.unwrap(), StatusCode::NOT_FOUND).await;
+            assert!(message.contains(expected), "{message}");
+        }
+    }
+    for request in [
+        owner.get(&format!("{CR}/registries/{unknown_registry}/tokens")),
+        owner
+            .post(&format!("{CR}/registries/{unknown_registry}/tokens"))
+            .json(&body),
+        owner
+            .put(&format!(
+                "{CR}/registries/{unknown_registry}/tokens/{unknown_token}"
+            ))
+            .json(&body),
+    ] {
+        let message = expect_error(request.send().await.unwrap(), StatusCode::NOT_FOUND).await;
+        assert!(message.contains("no registry with id"), "{message}");
+    }
+    // An empty registry lists no tokens, and is no missing registry.
+    let empty = owner
+        .get(&format!("{CR}/registries/{registry}/tokens"))
+        .answer_json()
+        .await;
+    assert_eq!(empty["total"], 0, "{empty}");
 }

@@ -18,7 +18,7 @@ use super::TokenError;
 use crate::auth::gate::{RefreshToken, RegistryChannel, RegistryPassword};
 use crate::clock::rfc3339;
 use crate::http::AppState;
-use crate::http::basic;
+use crate::http::basic::{self, BasicCredentials};
 use crate::http::client::ClientAddress;
 use crate::http::limits::Overrun;
 use crate::http::query::QueryParams;
@@ -67,7 +67,8 @@ async fn get_token(
         .ok_or_else(|| TokenError::invalid("the query string is not valid URL-encoded UTF-8"))?;
     let service = required(&query, "service")?;
     let scopes = parse_scopes(query.get_all("scope"))?;
-    let (username, password) = basic_credentials(&headers)?;
+    let basic = basic_credentials(&headers)?;
+    let username = basic.name();
     if let Some(account) = bounded(&query, "account")?
         && !account.is_empty()
         && account != username
@@ -79,15 +80,15 @@ async fn get_token(
     let offline = bounded(&query, "offline_token")?.is_some_and(|v| v == "true");
     let credential = RegistryPassword {
         service,
-        username: &username,
-        password: &password,
+        username,
+        password: basic.password(),
         channel: RegistryChannel::Basic,
     };
     let token = state
         .gate
         .authenticate(credential, client)
         .await
-        .map_err(|denied| refuse(service, &username, denied))?;
+        .map_err(|denied| refuse(service, username, denied))?;
     let refresh = if offline {
         Refresh::Issue
     } else {
@@ -240,7 +241,7 @@ fn refuse(service: &str, username: &str, denied: Denied) -> TokenError {
 }
 
 /// The registry token's name and password from Basic credentials.
-fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), TokenError> {
+fn basic_credentials(headers: &HeaderMap) -> Result<BasicCredentials, TokenError> {
     let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
         TokenError::unauthorized(
             "send the registry token's username and password with Basic authentication",

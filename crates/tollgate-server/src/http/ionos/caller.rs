@@ -70,14 +70,14 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             )
         })?;
         let member = if scheme.eq_ignore_ascii_case("basic") {
-            let (email, password) = basic::decode(credentials).ok_or_else(|| {
+            let basic = basic::decode(credentials).ok_or_else(|| {
                 ApiError::unauthorized(
                     "malformed Basic credentials: expected base64(email:password)",
                 )
             })?;
             let credential = AccountPassword {
-                email: &email,
-                password: &password,
+                email: basic.name(),
+                password: basic.password(),
                 contract,
             };
             state.gate.authenticate(credential, client).await?

@@ -2,8 +2,24 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use reqwest::{Response, StatusCode};
+use reqwest::{RequestBuilder, Response, StatusCode};
 use serde_json::Value;
+
+/// Sends a request and reads its answer as JSON, whatever the status.
+pub trait AnswerJson {
+    fn answer_json(self) -> impl std::future::Future<Output = Value>;
+}
+
+impl AnswerJson for RequestBuilder {
+    async fn answer_json(self) -> Value {
+        self.send()
+            .await
+            .expect("the request is sent")
+            .json()
+            .await
+            .expect("the answer is JSON")
+    }
+}
 
 /// Asserts the status and the IONOS error body; answers the message.
 pub async fn expect_error(response: Response, status: StatusCode) -> String {

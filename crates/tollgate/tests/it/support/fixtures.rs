@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{REGISTRY_DOMAIN, TestApp};
+use super::{AnswerJson, REGISTRY_DOMAIN, TestApp};
 
 /// The Container Registry API's base path.
 pub const CR: &str = "/containerregistries";
@@ -50,12 +50,8 @@ pub async fn create_token(
         .as_owner()
         .post(&format!("{CR}/registries/{registry_id}/tokens"))
         .json(&json!({"properties": {"name": name, "scopes": scopes}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .answer_json()
+        .await;
     let password = created["properties"]["credentials"]["password"]
         .as_str()
         .unwrap();
