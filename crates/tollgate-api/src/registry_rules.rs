@@ -68,21 +68,31 @@ uuid_id!(
     TokenId
 );
 
-/// Whether `raw` is a UUID in lower-case 8-4-4-4-12 form already.
+/// Whether `raw` is a UUID in lower-case 8-4-4-4-12 form already: the
+/// check every id read from the store passes, so it is one table lookup
+/// per byte.
 fn is_canonical_lower_uuid(raw: &str) -> bool {
-    let lower_hex = |digits: &[u8]| {
-        digits
-            .iter()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+    /// What each of the 36 positions holds: a lower-case hex digit or `-`.
+    const SHAPE: &[u8; 36] = b"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    /// The class of each byte, in `SHAPE`'s letters (0: neither).
+    const CLASS: [u8; 256] = {
+        let mut class = [0u8; 256];
+        let mut b = 0;
+        while b < 256 {
+            class[b] = match b as u8 {
+                b'0'..=b'9' | b'a'..=b'f' => b'x',
+                b'-' => b'-',
+                _ => 0,
+            };
+            b += 1;
+        }
+        class
     };
-    let b = raw.as_bytes();
-    b.len() == 36
-        && [b[8], b[13], b[18], b[23]] == [b'-'; 4]
-        && lower_hex(&b[..8])
-        && lower_hex(&b[9..13])
-        && lower_hex(&b[14..18])
-        && lower_hex(&b[19..23])
-        && lower_hex(&b[24..])
+    raw.len() == SHAPE.len()
+        && raw
+            .bytes()
+            .zip(SHAPE)
+            .all(|(byte, shape)| CLASS[usize::from(byte)] == *shape)
 }
 
 /// `raw` in lower case if it is a UUID in the 8-4-4-4-12 hyphenated form.

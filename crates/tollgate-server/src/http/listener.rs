@@ -20,12 +20,13 @@ use axum::response::Response;
 use futures_util::future::Either;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::Service;
 
+use super::head_deadline::{Answering, HeadClock, HeadDeadlineIo};
 use super::limits::{ConnectionLimits, DeadlineBody, Overrun};
 
 /// Connections being told 503 at once; more are closed unanswered.
@@ -46,9 +47,8 @@ pub async fn serve(
     let served = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let turned_away = Arc::new(Semaphore::new(TURNED_AWAY_AT_ONCE));
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        .max_header_size(HEADER_BYTES_READ_AT_MOST.max(limits.max_header_bytes + 1024));
+    // The header read timeout is kept by `HeadDeadlineIo`, not by hyper.
+    http.max_header_size(HEADER_BYTES_READ_AT_MOST.max(limits.max_header_bytes + 1024));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -80,13 +80,20 @@ pub async fn serve(
         };
         // Answers go out whole; waiting to coalesce them only adds latency.
         let _ = stream.set_nodelay(true);
+        let clock = HeadClock::started_now();
+        let io = HeadDeadlineIo::new(
+            TokioIo::new(stream),
+            clock.clone(),
+            limits.header_read_timeout,
+        );
         let service = PerRequest {
             router: router.clone(),
             peer,
             limits,
             turned_away: admission.turned_away,
+            clock,
         };
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let connection = graceful.watch(http.serve_connection(io, service));
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!("connection from {peer} ended: {e}");
@@ -125,14 +132,17 @@ struct PerRequest {
     peer: SocketAddr,
     limits: ConnectionLimits,
     turned_away: bool,
+    clock: Arc<HeadClock>,
 }
 
 impl hyper::service::Service<hyper::Request<Incoming>> for PerRequest {
     type Response = Response;
     type Error = Infallible;
-    type Future = Either<
-        std::future::Ready<Result<Response, Infallible>>,
-        axum::routing::future::RouteFuture<Infallible>,
+    type Future = Answering<
+        Either<
+            std::future::Ready<Result<Response, Infallible>>,
+            axum::routing::future::RouteFuture<Infallible>,
+        >,
     >;
 
     fn call(&self, mut request: hyper::Request<Incoming>) -> Self::Future {
@@ -151,15 +161,19 @@ impl hyper::service::Service<hyper::Request<Incoming>> for PerRequest {
                 path.chars().take(200).collect::<String>(),
                 answer.status().as_u16(),
             );
-            return Either::Left(std::future::ready(Ok(answer)));
+            return Answering::new(
+                Either::Left(std::future::ready(Ok(answer))),
+                self.clock.clone(),
+            );
         }
         request.extensions_mut().insert(ConnectInfo(self.peer));
         let mut router = self.router.clone();
-        if http_body::Body::is_end_stream(request.body()) {
-            Either::Right(router.call(request))
+        let answer = if http_body::Body::is_end_stream(request.body()) {
+            router.call(request)
         } else {
             let timeout = self.limits.body_read_timeout;
-            Either::Right(router.call(request.map(|body| DeadlineBody::new(body, timeout))))
-        }
+            router.call(request.map(|body| DeadlineBody::new(body, timeout)))
+        };
+        Answering::new(Either::Right(answer), self.clock.clone())
     }
 }

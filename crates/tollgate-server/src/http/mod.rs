@@ -17,6 +17,7 @@
 mod basic;
 mod client;
 pub mod docker;
+mod head_deadline;
 pub mod ionos;
 pub mod limits;
 pub mod listener;

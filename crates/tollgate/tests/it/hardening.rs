@@ -120,6 +120,68 @@ async fn a_client_slow_with_its_headers_is_disconnected() {
     );
 }
 
+/// Reads one answer to `GET /healthz` off a kept-alive connection: its
+/// status line (the body is read too, by its `Content-Length`).
+async fn read_one_answer(stream: &mut TcpStream) -> String {
+    let mut received = Vec::new();
+    let mut byte = [0u8; 1];
+    while !received.ends_with(b"\r\n\r\n") {
+        let read = tokio::time::timeout(PATIENCE, stream.read(&mut byte))
+            .await
+            .expect("an answer in time")
+            .expect("reads");
+        assert_eq!(
+            read,
+            1,
+            "closed mid-answer: {}",
+            String::from_utf8_lossy(&received)
+        );
+        received.push(byte[0]);
+    }
+    let head = String::from_utf8(received).expect("an ASCII head");
+    let length: usize = head
+        .lines()
+        .find_map(|line| {
+            line.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(str::to_owned)
+        })
+        .and_then(|length| length.trim().parse().ok())
+        .expect("a Content-Length");
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).await.expect("the body");
+    head.lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_connection_stays_open_while_a_trickle_of_headers_is_cut() {
+    let app = TestApp::spawn_with_limits(short_limits()).await;
+    let mut busy = connect(&app).await;
+    let mut trickling = connect(&app).await;
+    let started = tokio::time::Instant::now();
+    let mut trickled = b"GET /healthz HTTP/1.1\r\nX-Slow: ".iter();
+    let mut trickle_cut = false;
+    // Three times the header timeout: a request every 200 ms on one
+    // connection, a header byte every 200 ms on the other.
+    while started.elapsed() < Duration::from_secs(3) {
+        busy.write_all(b"GET /healthz HTTP/1.1\r\nHost: tollgate\r\n\r\n")
+            .await
+            .unwrap();
+        assert!(read_one_answer(&mut busy).await.starts_with("HTTP/1.1 200"));
+        let byte = trickled.next().copied().unwrap_or(b'a');
+        if trickling.write_all(&[byte]).await.is_err() {
+            trickle_cut = true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        trickle_cut,
+        "headers still unfinished after three timeouts are cut off"
+    );
+    // Once the busy connection goes quiet, it is closed like any idle one.
+    assert_eq!(read_until_closed(&mut busy).await, "");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_body_slower_than_its_deadline_is_answered_408_on_each_surface() {
     let app = TestApp::spawn_with_limits(short_limits()).await;
