@@ -15,7 +15,7 @@
 //!   operations), each a thin layer over the services;
 //! - [`store`]: the persistence port (SQLite or PostgreSQL);
 //! - [`keys`] and [`jwt`]: ES256 signing keys, JWKS, compact JWS;
-//! - [`health`]: whether the service can do its work;
+//! - [`ops`]: running it: health, readiness and metrics;
 //! - [`secrets`], [`cache`], [`clock`], [`config`]: generated secrets and
 //!   digests, bounded expiring caches, injected time, settings.
 
@@ -24,10 +24,10 @@ pub mod auth;
 pub mod cache;
 pub mod clock;
 pub mod config;
-pub mod health;
 pub mod http;
 pub mod jwt;
 pub mod keys;
+pub mod ops;
 pub mod registry;
 pub mod secrets;
 pub mod store;
@@ -49,10 +49,11 @@ use crate::auth::throttle::Throttle;
 use crate::auth::tokens::AuthTokens;
 use crate::clock::Clock;
 pub use crate::config::Config;
-use crate::health::Health;
 use crate::http::AppState;
 use crate::http::limits::ConnectionLimits;
 use crate::keys::{AUTH_KEYS, KeyRing, REGISTRY_KEYS};
+use crate::ops::health::Health;
+use crate::ops::metrics::Metrics;
 use crate::registry::jwt::RegistryTokenIssuer;
 use crate::registry::login::RegistryLogins;
 use crate::registry::{Registries, RegistryTokens};
@@ -114,6 +115,7 @@ impl Application {
             config.registry_token_ttl,
             clock.clone(),
         ));
+        let metrics = Arc::new(Metrics::new());
         let passwords = Arc::new(PasswordCheck::new(clock.clone()));
         let last_use = Arc::new(LastUse::new(clock.clone()));
         let (audit, refusals) =
@@ -132,20 +134,27 @@ impl Application {
             throttle: Throttle::new(config.throttle, clock.clone()),
             last_use: last_use.clone(),
             trail: audit.clone(),
+            metrics: metrics.clone(),
         });
         let state = Arc::new(AppState {
             gate,
-            auth_tokens: AuthTokens::new(store.clone(), clock.clone(), access_tokens.clone()),
+            auth_tokens: AuthTokens::new(
+                store.clone(),
+                clock.clone(),
+                access_tokens.clone(),
+                metrics.clone(),
+            ),
             registries: Registries::new(
                 store.clone(),
                 clock.clone(),
                 config.locations.clone(),
                 i64::from(config.registry_name_quarantine_days) * 86_400,
             ),
-            registry_tokens: RegistryTokens::new(store.clone(), clock.clone()),
+            registry_tokens: RegistryTokens::new(store.clone(), clock.clone(), metrics.clone()),
             registry_jwt,
             access_tokens,
             health: Health::new(store.clone()),
+            metrics,
             clock,
             public_url,
             registry_domain,

@@ -83,18 +83,40 @@ pub struct ServeArgs {
     /// The largest header section, in bytes; 431 past it.
     #[arg(long, env = "TOLLGATE_MAX_HEADER_BYTES", default_value_t = ConnectionLimits::default().max_header_bytes)]
     max_header_bytes: usize,
+    /// On SIGTERM or SIGINT, seconds the requests in flight may take to
+    /// finish before the process exits anyway.
+    #[arg(long, env = "TOLLGATE_SHUTDOWN_GRACE_SECONDS", default_value_t = ConnectionLimits::default().shutdown_grace.as_secs())]
+    shutdown_grace_seconds: u64,
+    /// Log lines as text (for people) or JSON (one object per line, for
+    /// log collectors).
+    #[arg(long, env = "TOLLGATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs to standard error, filtered by `TOLLGATE_LOG` (default `info`).
+fn start_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TOLLGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
 }
 
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TOLLGATE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .init();
+    start_logging(args.log_format);
     let config = Config {
         listen: args.listen,
         database_url: args.database,
@@ -125,6 +147,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             body_read_timeout: Duration::from_secs(args.body_read_timeout_seconds),
             max_uri_bytes: args.max_uri_bytes,
             max_header_bytes: args.max_header_bytes,
+            shutdown_grace: Duration::from_secs(args.shutdown_grace_seconds),
         },
         locations: args
             .locations

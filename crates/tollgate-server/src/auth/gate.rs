@@ -29,6 +29,7 @@ use super::throttle::{Guessable, RetryAfter, Throttle};
 use crate::audit::{AuditTrail, RefusedLogin, RefusedSubject};
 use crate::clock::Clock;
 use crate::jwt::JwtError;
+use crate::ops::metrics::Metrics;
 use crate::registry::login::{Denied, RegistryLogins};
 use crate::store::{Account, LoginToken, Membership, Store, StoreError};
 
@@ -120,6 +121,8 @@ pub struct GateParts {
     pub throttle: Throttle,
     pub last_use: Arc<LastUse>,
     pub trail: Arc<AuditTrail>,
+    /// Counts refused logins by reason.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Checks every credential, in one order, for every kind of login.
@@ -175,6 +178,7 @@ impl Authenticator {
                     _ => None,
                 };
                 if let Some(reason) = C::reason(refusal) {
+                    self.parts.metrics.login_refused(kind.as_str(), reason);
                     self.parts.trail.refused_login(RefusedLogin {
                         at: self.parts.clock.now(),
                         kind: kind.as_str(),

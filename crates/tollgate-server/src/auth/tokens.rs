@@ -18,6 +18,7 @@ use super::access_tokens::AccessTokens;
 use super::member::Member;
 use crate::audit::Event;
 use crate::clock::{Clock, rfc3339};
+use crate::ops::metrics::{Metrics, TokenKind};
 use crate::store::{AuthTokenRecord, Store, StoreError};
 
 /// Why an access token operation failed.
@@ -57,14 +58,21 @@ pub struct AuthTokens {
     store: Store,
     clock: Arc<dyn Clock>,
     access_tokens: Arc<AccessTokens>,
+    metrics: Arc<Metrics>,
 }
 
 impl AuthTokens {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, access_tokens: Arc<AccessTokens>) -> Self {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        access_tokens: Arc<AccessTokens>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             store,
             clock,
             access_tokens,
+            metrics,
         }
     }
 
@@ -88,6 +96,7 @@ impl AuthTokens {
             json!({"expirationDate": rfc3339(record.expires_at)}),
         );
         self.store.insert_auth_token(&record, &event).await?;
+        self.metrics.issued(TokenKind::AccessToken, 1);
         Ok((record, jwt))
     }
 
@@ -125,6 +134,7 @@ impl AuthTokens {
             .delete_auth_token(&by.user_id, by.contract(), id, &event)
             .await?
         {
+            self.metrics.revoked(TokenKind::AccessToken, 1);
             Ok(())
         } else {
             Err(AuthTokenError::NotFound(id.clone()))
@@ -134,29 +144,32 @@ impl AuthTokens {
     /// Deletes all, the expired, or the current token of the member.
     pub async fn delete_by(&self, by: &Member, criteria: Criteria) -> Result<(), AuthTokenError> {
         let (user, contract) = (&by.user_id, by.contract());
-        match criteria {
+        let deleted = match criteria {
             Criteria::All => {
                 let event = self.deleted(by, "*", json!({"criteria": "ALL"}));
                 self.store
                     .delete_all_auth_tokens(user, contract, &event)
-                    .await?;
+                    .await?
             }
             Criteria::Expired => {
                 let event = self.deleted(by, "*", json!({"criteria": "EXPIRED"}));
                 self.store
                     .delete_expired_auth_tokens(user, contract, self.clock.now(), &event)
-                    .await?;
+                    .await?
             }
             Criteria::Current => {
                 let token = by
                     .bearer_token()
                     .ok_or(AuthTokenError::CurrentNeedsBearer)?;
                 let event = self.deleted(by, token.id.as_str(), json!({"criteria": "CURRENT"}));
-                self.store
-                    .delete_auth_token(user, contract, &token.id, &event)
-                    .await?;
+                u64::from(
+                    self.store
+                        .delete_auth_token(user, contract, &token.id, &event)
+                        .await?,
+                )
             }
-        }
+        };
+        self.metrics.revoked(TokenKind::AccessToken, deleted);
         Ok(())
     }
 

@@ -33,6 +33,9 @@ pub struct ConnectionLimits {
     pub max_uri_bytes: usize,
     /// The largest header section, in bytes; 431 past it.
     pub max_header_bytes: usize,
+    /// At shutdown, how long the requests in flight may take to finish
+    /// before their connections are closed.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for ConnectionLimits {
@@ -43,6 +46,7 @@ impl Default for ConnectionLimits {
             body_read_timeout: Duration::from_secs(30),
             max_uri_bytes: 8 * 1024,
             max_header_bytes: 16 * 1024,
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }

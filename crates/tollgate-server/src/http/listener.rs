@@ -1,6 +1,7 @@
 //! The listening socket: accepts connections up to a cap and serves each
 //! as HTTP/1.1 under the [`ConnectionLimits`], then, on shutdown, stops
-//! accepting and lets every connection finish the request it is serving.
+//! accepting and lets every connection finish the request it is serving
+//! (within the shutdown grace; keep-alive connections close once idle).
 //!
 //! Per request, before the router: the request line and headers are
 //! measured (414, 431), the client's address is attached (as axum's
@@ -102,7 +103,15 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "requests still in flight after {} s of shutdown grace; closing their connections",
+            limits.shutdown_grace.as_secs()
+        );
+    }
 }
 
 /// A connection's place under one of the caps, given back when it closes.

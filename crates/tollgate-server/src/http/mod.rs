@@ -7,7 +7,7 @@
 //! - [`ops`]: health and published keys, for operators and verifiers.
 //!
 //! Shared by all: the listener, which serves connections under the
-//! [`limits`] ([`listener`]), one log line per request ([`request_log`]),
+//! [`limits`] ([`listener`]), one log line, metrics and an id per request ([`observe`]),
 //! Basic credentials ([`basic`]), query strings ([`query`]) and the
 //! client's address ([`client`]). Data flows one
 //! way: request -> credential -> [`crate::auth::gate`] -> handler (parses
@@ -21,9 +21,9 @@ mod head_deadline;
 pub mod ionos;
 pub mod limits;
 pub mod listener;
+pub mod observe;
 mod ops;
 mod query;
-mod request_log;
 
 use std::sync::Arc;
 
@@ -34,7 +34,8 @@ use crate::auth::access_tokens::AccessTokens;
 use crate::auth::gate::Authenticator;
 use crate::auth::tokens::AuthTokens;
 use crate::clock::Clock;
-use crate::health::Health;
+use crate::ops::health::Health;
+use crate::ops::metrics::Metrics;
 use crate::registry::jwt::RegistryTokenIssuer;
 use crate::registry::{Registries, RegistryTokens};
 
@@ -53,6 +54,8 @@ pub struct AppState {
     /// The Auth API's keys, published as a JWKS.
     pub access_tokens: Arc<AccessTokens>,
     pub health: Health,
+    /// What the service has done, for `/metrics`.
+    pub metrics: Arc<Metrics>,
     /// What answers date things by.
     pub clock: Arc<dyn Clock>,
     /// The base of every `href`, without a trailing slash.
@@ -110,7 +113,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(ionos::surface(ionos::routes()))
         .merge(docker::routes())
         .fallback(ionos::unknown_route)
-        .with_state(state)
+        .with_state(state.clone())
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(axum::middleware::from_fn(request_log::log_request))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            observe::observe,
+        ))
 }

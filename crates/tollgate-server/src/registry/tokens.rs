@@ -14,6 +14,7 @@ use tollgate_api::registry_rules::{GracePeriod, RegistryId, TokenId, TokenName, 
 use super::{Manager, Put};
 use crate::audit::Event;
 use crate::clock::{Clock, rfc3339};
+use crate::ops::metrics::{Metrics, TokenKind};
 use crate::secrets;
 use crate::store::{
     AuditEvent, RegistryTokenRecord, Stamps, Store, StoreError, TokenPatch, TokenSettings,
@@ -81,11 +82,16 @@ impl From<StoreError> for RegistryTokenError {
 pub struct RegistryTokens {
     store: Store,
     clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
 }
 
 impl RegistryTokens {
-    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+    pub fn new(store: Store, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) -> Self {
+        Self {
+            store,
+            clock,
+            metrics,
+        }
     }
 
     /// Creates a token with a new id in `registry`.
@@ -172,7 +178,10 @@ impl RegistryTokens {
             )
             .await?;
         match rotated {
-            Some(token) => Ok(CreatedToken { token, password }),
+            Some(token) => {
+                self.metrics.issued(TokenKind::RegistryToken, 1);
+                Ok(CreatedToken { token, password })
+            }
             None => Err(self.not_found(by, &registry, id).await),
         }
     }
@@ -197,6 +206,7 @@ impl RegistryTokens {
             .delete_registry_token(by.contract(), &registry, &id, &event)
             .await?
         {
+            self.metrics.revoked(TokenKind::RegistryToken, 1);
             Ok(())
         } else {
             Err(self.not_found(by, &registry, id).await)
@@ -288,7 +298,10 @@ impl RegistryTokens {
             previous_valid_until: None,
         };
         match self.store.insert_registry_token(&token, &event).await {
-            Ok(()) => Ok(CreatedToken { token, password }),
+            Ok(()) => {
+                self.metrics.issued(TokenKind::RegistryToken, 1);
+                Ok(CreatedToken { token, password })
+            }
             Err(StoreError::Conflict) => Err(RegistryTokenError::NameTaken(token.name)),
             Err(StoreError::MissingParent) => {
                 Err(RegistryTokenError::RegistryNotFound(token.registry_id))

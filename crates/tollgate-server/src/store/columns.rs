@@ -86,9 +86,7 @@ pub(super) fn parsed<T, E: std::fmt::Display>(
     column: &str,
     result: Result<T, E>,
 ) -> StoreResult<T> {
-    result.map_err(|e| {
-        StoreError::Backend(format!("column {column} holds an invalid value: {e}").into())
-    })
+    result.map_err(|e| StoreError::backend(format!("column {column} holds an invalid value: {e}")))
 }
 
 /// A contract number column.

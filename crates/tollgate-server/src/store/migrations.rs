@@ -31,6 +31,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
 ];
 
+/// The schema version once every migration is applied.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
 pub(super) async fn apply(store: &Store) -> anyhow::Result<()> {
     let pool = store.pool();
     sqlx::query(

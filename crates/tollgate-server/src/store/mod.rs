@@ -29,6 +29,7 @@ use sqlx::{AnyPool, Executor};
 pub use audit::{ActorKind, AuditEvent, AuditQuery, Outcome};
 pub use auth_tokens::{AuthTokenRecord, BearerLookup};
 pub use keys::SigningKeyRecord;
+pub use migrations::SCHEMA_VERSION;
 pub use registries::{RegistryPage, RegistryPatch, RegistryRecord, RegistrySettings};
 pub use registry_tokens::{LoginToken, RegistryTokenRecord, TokenPatch, TokenSettings};
 pub use token_uses::{LastUse, TokenUse, UsedToken};
@@ -124,12 +125,20 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+impl StoreError {
+    /// A database error, counted in the `tollgate_store_errors` metric.
+    pub(crate) fn backend(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        crate::ops::metrics::STORE_ERRORS.inc();
+        StoreError::Backend(error.into())
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::MissingParent,
-            _ => StoreError::Backend(Box::new(e)),
+            _ => StoreError::backend(e),
         }
     }
 }
@@ -141,6 +150,14 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+/// The connection pool's use at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolUse {
+    pub in_use: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 /// A pool of connections to the database, with the schema migrated.
@@ -200,10 +217,24 @@ impl Store {
         Ok(store)
     }
 
-    /// Answers whether the database accepts a trivial query.
-    pub async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+    /// The highest migration applied (0 for an empty database).
+    pub async fn schema_version(&self) -> StoreResult<i64> {
+        let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(version.unwrap_or(0))
+    }
+
+    /// How many of the pool's connections are open and in use, open and
+    /// idle, and how many it may open.
+    pub fn pool_use(&self) -> PoolUse {
+        let open = self.pool.size();
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(open);
+        PoolUse {
+            in_use: open.saturating_sub(idle),
+            idle,
+            max: self.pool.options().get_max_connections(),
+        }
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

@@ -418,7 +418,7 @@ fn scopes_from(json: &str) -> StoreResult<Vec<ScopeRule>> {
             let pattern = parsed("scopes", RepositoryPattern::parse_owned("name", scope.name))?;
             let actions = scope.actions.into_iter().map(Action::from);
             ScopeRule::new(pattern, actions)
-                .ok_or_else(|| StoreError::Backend("column scopes: a scope without actions".into()))
+                .ok_or_else(|| StoreError::backend("column scopes: a scope without actions"))
         })
         .collect()
 }

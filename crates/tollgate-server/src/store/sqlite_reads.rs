@@ -55,7 +55,7 @@ fn names_of(
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Backend(Box::new(e))
+        StoreError::backend(e)
     }
 }
 

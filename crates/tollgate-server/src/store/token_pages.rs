@@ -95,7 +95,7 @@ async fn on_reads<T: Send + 'static>(
 ) -> StoreResult<T> {
     tokio::task::spawn_blocking(move || work(&reads))
         .await
-        .map_err(|e| StoreError::Backend(Box::new(e)))?
+        .map_err(StoreError::backend)?
 }
 
 /// A registry's token count and the version of its token order.

@@ -25,6 +25,7 @@ fn short_limits() -> ConnectionLimits {
         body_read_timeout: Duration::from_secs(1),
         max_uri_bytes: 2048,
         max_header_bytes: 4096,
+        ..ConnectionLimits::default()
     }
 }
 

@@ -14,6 +14,7 @@ mod gate;
 mod hardening;
 mod lifecycle;
 mod log_hygiene;
+mod operations;
 mod registries;
 mod registry_e2e;
 mod registry_token;

@@ -22,6 +22,7 @@ use crate::http::basic::{self, BasicCredentials};
 use crate::http::client::ClientAddress;
 use crate::http::limits::Overrun;
 use crate::http::query::QueryParams;
+use crate::ops::metrics::TokenKind;
 use crate::registry::access::{self, MAX_SCOPES, RequestedScope};
 use crate::registry::login::Denied;
 use crate::store::LoginToken;
@@ -189,6 +190,7 @@ fn answer(
     let granted = access::grant(scopes, &token.settings.scopes);
     let issuer = &state.registry_jwt;
     let issued = issuer.access_token(token, service, granted, now);
+    state.metrics.issued(TokenKind::RegistryJwt, 1);
     let refresh_token = match refresh {
         Refresh::None => None,
         Refresh::Issue => Some(issuer.refresh_token(token, service, now)),

@@ -5,6 +5,7 @@
 
 pub mod checks;
 pub mod fixtures;
+pub mod private_postgres;
 pub mod process;
 pub mod registry;
 
@@ -68,6 +69,18 @@ impl TestApp {
             _ => format!("sqlite://{}", dir.path().join("tollgate.db").display()),
         };
         Self::spawn_on(dir, database_url, DEFAULT_ISSUER, limits).await
+    }
+
+    /// A service on the database at `database_url` (which the test owns).
+    pub async fn spawn_on_database(database_url: String) -> TestApp {
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        Self::spawn_on(
+            dir,
+            database_url,
+            DEFAULT_ISSUER,
+            ConnectionLimits::default(),
+        )
+        .await
     }
 
     /// A second service on the same store, e.g. another node, with its own issuer.

@@ -1,0 +1,163 @@
+//! What every request leaves behind, on every surface: one log line
+//! (method, path, status, latency and request id; never the query, headers
+//! or body), its count and latency in the metrics, and its request id in
+//! the answer's `X-Request-Id`.
+//!
+//! The request id is the client's `X-Request-Id` when it sent a usable one
+//! (1 to 128 visible ASCII characters), so that a proxy's id follows the
+//! request through; otherwise a new random one.
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::ops::metrics::{Metrics, UNMATCHED_ROUTE};
+
+/// The header that carries a request's id, both ways.
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The longest client-chosen request id kept.
+const MAX_REQUEST_ID_BYTES: usize = 128;
+
+/// Logs and counts the request once it is answered, and hands its id back;
+/// a request whose client went away before the answer is logged too, as
+/// `aborted`.
+pub async fn observe(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .filter(|id| usable(id.as_bytes()))
+        .cloned()
+        .unwrap_or_else(generated_id);
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let mut line = RequestLine {
+        started: Instant::now(),
+        method: request.method().clone(),
+        path: request.uri().path().to_owned(),
+        request_id,
+        answered: false,
+    };
+    let mut response = next.run(request).await;
+    line.answered = true;
+    let took = line.started.elapsed();
+    let status = response.status().as_u16();
+    metrics.answered(
+        route.as_ref().map_or(UNMATCHED_ROUTE, MatchedPath::as_str),
+        &line.method,
+        status,
+        took,
+    );
+    tracing::info!(
+        target: "tollgate::http",
+        request_id = line.id(),
+        "{} {} {} {:.3}ms",
+        line.method,
+        line.path,
+        status,
+        took.as_secs_f64() * 1000.0
+    );
+    response
+        .headers_mut()
+        .insert(REQUEST_ID.clone(), line.request_id.clone());
+    response
+}
+
+/// Whether a client's request id may be kept: short, visible ASCII.
+fn usable(id: &[u8]) -> bool {
+    (1..=MAX_REQUEST_ID_BYTES).contains(&id.len()) && id.iter().all(|b| b.is_ascii_graphic())
+}
+
+/// A new request id: 128 bits from a per-thread generator, as 32 hex digits.
+fn generated_id() -> HeaderValue {
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(seed());
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let (high, low) = STATE.with(|state| (splitmix64(state), splitmix64(state)));
+    let bits = (u128::from(high) << 64) | u128::from(low);
+    let mut id = [0u8; 32];
+    for (i, digit) in id.iter_mut().enumerate() {
+        *digit = HEX[((bits >> (124 - 4 * i)) & 0xf) as usize];
+    }
+    HeaderValue::from_bytes(&id).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+}
+
+/// A thread's starting point, from the operating system's CSPRNG.
+fn seed() -> u64 {
+    use rand_core::{OsRng, RngCore};
+    OsRng.next_u64()
+}
+
+/// The next value of a SplitMix64 sequence: ids that do not repeat within
+/// a thread, and threads that start far apart. Not a secret.
+fn splitmix64(state: &Cell<u64>) -> u64 {
+    let next = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+    state.set(next);
+    let mut z = next;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The log line of one request; dropped unanswered, it logs the abort.
+struct RequestLine {
+    started: Instant,
+    method: Method,
+    path: String,
+    request_id: HeaderValue,
+    answered: bool,
+}
+
+impl RequestLine {
+    fn id(&self) -> &str {
+        // Kept ids are visible ASCII and generated ones hex.
+        self.request_id.to_str().unwrap_or_default()
+    }
+}
+
+impl Drop for RequestLine {
+    fn drop(&mut self) {
+        if !self.answered {
+            tracing::info!(
+                target: "tollgate::http",
+                request_id = self.id(),
+                "{} {} aborted {:.3}ms (the client closed the connection before the answer)",
+                self.method,
+                self.path,
+                self.started.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_request_id_is_kept_only_when_short_and_visible() {
+        assert!(usable(b"req-42_abc.DEF"));
+        assert!(!usable(b""));
+        assert!(!usable(b"has space"));
+        assert!(!usable(&[b'a'; MAX_REQUEST_ID_BYTES + 1]));
+    }
+
+    #[test]
+    fn generated_ids_are_32_hex_digits_and_differ() {
+        let ids: std::collections::HashSet<_> = (0..1000).map(|_| generated_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(
+            ids.iter()
+                .all(|id| id.len() == 32 && id.as_bytes().iter().all(u8::is_ascii_hexdigit))
+        );
+    }
+}

@@ -1,0 +1,367 @@
+//! The service's metrics, rendered in the Prometheus text format:
+//! requests by method, route template and status, their latency per route,
+//! refused logins by reason, tokens issued and revoked, store errors, and
+//! the store's connection pool.
+//!
+//! Every label value comes from a fixed set: route templates (never raw
+//! paths or ids), methods, statuses, token kinds, refusal reasons. The
+//! request path resolves its counter and histogram once per route, method
+//! and status and then only touches atomics (one read lock to find the
+//! route), so the paths machines hammer stay fast.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+use axum::http::Method;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use crate::store::PoolUse;
+
+/// Store errors of this process (every [`crate::store::Store`] in it):
+/// counted where a database error is turned into a `StoreError`.
+pub static STORE_ERRORS: LazyLock<Counter> = LazyLock::new(Counter::default);
+
+/// Latency buckets, in seconds: from a cached read to a slow password check.
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The route label of a request no route matched.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LoginLabels {
+    kind: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: &'static str,
+}
+
+/// The kinds of credential this service issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// An Auth API access token.
+    AccessToken,
+    /// A registry token (name and password for `docker login`).
+    RegistryToken,
+    /// A short-lived JWT a registry accepts, from `/registry/token`.
+    RegistryJwt,
+}
+
+impl TokenKind {
+    const ALL: [TokenKind; 3] = [
+        TokenKind::AccessToken,
+        TokenKind::RegistryToken,
+        TokenKind::RegistryJwt,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            TokenKind::AccessToken => "access_token",
+            TokenKind::RegistryToken => "registry_token",
+            TokenKind::RegistryJwt => "registry_jwt",
+        }
+    }
+}
+
+/// The metrics of one service instance.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<RouteLabels, Histogram>,
+    routes: RwLock<HashMap<String, Arc<RouteMetrics>, foldhash::fast::RandomState>>,
+    login_failures: Family<LoginLabels, Counter>,
+    /// Refusal reasons are sentences (for the audit trail); their labels
+    /// are made once per kind and reason.
+    login_failure_counters: Mutex<HashMap<(&'static str, &'static str), Counter>>,
+    /// By [`TokenKind`], resolved once: a registry login counts its JWT.
+    tokens_issued: [Counter; 3],
+    /// Access and registry tokens (a registry JWT is never revoked).
+    tokens_revoked: [Counter; 2],
+    pool: Family<PoolLabels, Gauge>,
+}
+
+/// One route's handles, by method.
+struct RouteMetrics {
+    by_method: [OnceLock<MethodMetrics>; METHOD_SLOTS],
+}
+
+/// One route and method's handles: the histogram, and a counter per status.
+struct MethodMetrics {
+    duration: Histogram,
+    by_status: Box<[OnceLock<Counter>]>,
+}
+
+const METHOD_SLOTS: usize = 7;
+/// Statuses 100 to 599.
+const STATUS_SLOTS: usize = 500;
+
+fn method_slot(method: &Method) -> usize {
+    match *method {
+        Method::GET => 0,
+        Method::POST => 1,
+        Method::PUT => 2,
+        Method::PATCH => 3,
+        Method::DELETE => 4,
+        Method::HEAD => 5,
+        _ => 6,
+    }
+}
+
+/// The method label: the method itself when it is a standard one, so
+/// that a client cannot add label values of its choosing.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        _ => "OTHER",
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "tollgate_http_requests",
+            "HTTP requests answered, by method, route template and status",
+            requests.clone(),
+        );
+        let durations = Family::<RouteLabels, Histogram>::new_with_constructor(
+            (|| Histogram::new(LATENCY_BUCKETS)) as fn() -> Histogram,
+        );
+        registry.register(
+            "tollgate_http_request_duration_seconds",
+            "Time from a request's headers to its answer, by method and route template",
+            durations.clone(),
+        );
+        let login_failures = Family::<LoginLabels, Counter>::default();
+        registry.register(
+            "tollgate_login_failures",
+            "Refused logins, by credential kind and reason",
+            login_failures.clone(),
+        );
+        let tokens_issued = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "tollgate_tokens_issued",
+            "Credentials issued, by kind (access_token, registry_token, registry_jwt)",
+            tokens_issued.clone(),
+        );
+        let tokens_revoked = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "tollgate_tokens_revoked",
+            "Credentials deleted before their end, by kind",
+            tokens_revoked.clone(),
+        );
+        registry.register(
+            "tollgate_store_errors",
+            "Database errors met by this process (unreachable, full, corrupt)",
+            STORE_ERRORS.clone(),
+        );
+        let pool = Family::<PoolLabels, Gauge>::default();
+        registry.register(
+            "tollgate_store_pool_connections",
+            "The store's connection pool: open connections in use, idle, and the most it opens",
+            pool.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            durations,
+            routes: RwLock::default(),
+            login_failures,
+            login_failure_counters: Mutex::default(),
+            tokens_issued: TokenKind::ALL.map(|kind| of_kind(&tokens_issued, kind)),
+            tokens_revoked: [TokenKind::AccessToken, TokenKind::RegistryToken]
+                .map(|kind| of_kind(&tokens_revoked, kind)),
+            pool,
+        }
+    }
+
+    /// A request to `route` (a template, or [`UNMATCHED_ROUTE`]) was answered.
+    pub fn answered(&self, route: &str, method: &Method, status: u16, took: Duration) {
+        let route_metrics = self.route(route);
+        let by_method = route_metrics.by_method[method_slot(method)].get_or_init(|| {
+            let labels = RouteLabels {
+                method: method_label(method).to_owned(),
+                route: route.to_owned(),
+            };
+            MethodMetrics {
+                duration: self.durations.get_or_create_owned(&labels),
+                by_status: (0..STATUS_SLOTS).map(|_| OnceLock::new()).collect(),
+            }
+        });
+        by_method.duration.observe(took.as_secs_f64());
+        let slot = usize::from(status.clamp(100, 599) - 100);
+        by_method.by_status[slot]
+            .get_or_init(|| {
+                self.requests.get_or_create_owned(&RequestLabels {
+                    method: method_label(method).to_owned(),
+                    route: route.to_owned(),
+                    status,
+                })
+            })
+            .inc();
+    }
+
+    fn route(&self, route: &str) -> Arc<RouteMetrics> {
+        let known = self
+            .routes
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(route)
+            .cloned();
+        known.unwrap_or_else(|| {
+            self.routes
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .entry(route.to_owned())
+                .or_insert_with(|| {
+                    Arc::new(RouteMetrics {
+                        by_method: Default::default(),
+                    })
+                })
+                .clone()
+        })
+    }
+
+    /// A login of `kind` was refused for `reason` (the audit trail's words).
+    pub fn login_refused(&self, kind: &'static str, reason: &'static str) {
+        let mut counters = self
+            .login_failure_counters
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        counters
+            .entry((kind, reason))
+            .or_insert_with(|| {
+                self.login_failures.get_or_create_owned(&LoginLabels {
+                    kind: kind.to_owned(),
+                    reason: label_of(reason),
+                })
+            })
+            .inc();
+    }
+
+    /// `count` credentials of `kind` were issued.
+    pub fn issued(&self, kind: TokenKind, count: u64) {
+        self.tokens_issued[kind as usize].inc_by(count);
+    }
+
+    /// `count` credentials of `kind` were deleted.
+    pub fn revoked(&self, kind: TokenKind, count: u64) {
+        if let Some(counter) = self.tokens_revoked.get(kind as usize) {
+            counter.inc_by(count);
+        }
+    }
+
+    /// The text exposition, with the pool's use as of now.
+    pub fn render(&self, pool: PoolUse) -> String {
+        for (state, value) in [
+            ("in_use", pool.in_use),
+            ("idle", pool.idle),
+            ("max", pool.max),
+        ] {
+            self.pool
+                .get_or_create(&PoolLabels { state })
+                .set(i64::from(value));
+        }
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// The counter of `family` for `kind`.
+fn of_kind(family: &Family<KindLabels, Counter>, kind: TokenKind) -> Counter {
+    family.get_or_create_owned(&KindLabels {
+        kind: kind.label().to_owned(),
+    })
+}
+
+/// A refusal reason as a label value: lower case, words joined by `_`.
+fn label_of(reason: &str) -> String {
+    reason
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_become_label_values() {
+        assert_eq!(
+            label_of("wrong e-mail or password"),
+            "wrong_e_mail_or_password"
+        );
+        assert_eq!(label_of("access token expired"), "access_token_expired");
+    }
+
+    #[test]
+    fn requests_are_counted_by_route_method_and_status() {
+        let metrics = Metrics::new();
+        let took = Duration::from_millis(2);
+        metrics.answered("/auth/v1/tokens/{tokenId}", &Method::GET, 200, took);
+        metrics.answered("/auth/v1/tokens/{tokenId}", &Method::GET, 200, took);
+        metrics.answered("/auth/v1/tokens/{tokenId}", &Method::DELETE, 404, took);
+        metrics.answered(
+            UNMATCHED_ROUTE,
+            &Method::from_bytes(b"BREW").unwrap(),
+            405,
+            took,
+        );
+        let text = metrics.render(PoolUse::default());
+        assert!(text.contains(
+            r#"tollgate_http_requests_total{method="GET",route="/auth/v1/tokens/{tokenId}",status="200"} 2"#
+        ), "{text}");
+        assert!(text.contains(
+            r#"tollgate_http_requests_total{method="DELETE",route="/auth/v1/tokens/{tokenId}",status="404"} 1"#
+        ));
+        assert!(text.contains(r#"method="OTHER",route="unmatched",status="405"} 1"#));
+        assert!(text.contains(
+            r#"tollgate_http_request_duration_seconds_bucket{le="0.0025",method="GET",route="/auth/v1/tokens/{tokenId}"} 2"#
+        ), "{text}");
+    }
+}
