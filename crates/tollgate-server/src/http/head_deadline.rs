@@ -131,6 +131,14 @@ impl<T> HeadDeadlineIo<T> {
         }
     }
 
+    /// Passes a write's outcome on, noting progress on the clock.
+    fn noted(&self, written: io::Result<usize>) -> io::Result<usize> {
+        if matches!(written, Ok(n) if n > 0) {
+            self.clock.wrote();
+        }
+        written
+    }
+
     /// Called when a read has to wait: `Ready` with an error once the
     /// headers are overdue; otherwise the timer is left registered to wake
     /// this connection no later than the deadline.
@@ -179,10 +187,7 @@ impl<T: Write + Unpin> Write for HeadDeadlineIo<T> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let written = ready!(Pin::new(&mut this.io).poll_write(cx, buf));
-        if matches!(written, Ok(n) if n > 0) {
-            this.clock.wrote();
-        }
-        Poll::Ready(written)
+        Poll::Ready(this.noted(written))
     }
 
     fn poll_write_vectored(
@@ -192,10 +197,7 @@ impl<T: Write + Unpin> Write for HeadDeadlineIo<T> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let written = ready!(Pin::new(&mut this.io).poll_write_vectored(cx, bufs));
-        if matches!(written, Ok(n) if n > 0) {
-            this.clock.wrote();
-        }
-        Poll::Ready(written)
+        Poll::Ready(this.noted(written))
     }
 
     fn is_write_vectored(&self) -> bool {
