@@ -37,21 +37,25 @@ pub fn client_address(parts: &Parts, trusted_proxies: &[Subnet]) -> IpAddr {
     if !trusted(peer) {
         return peer;
     }
-    // The rightmost address not itself a trusted proxy is the client; what
-    // lies left of it was written by the client and proves nothing.
-    let forwarded: Vec<IpAddr> = parts
+    // Walked from the right: each trusted proxy appended the address it
+    // saw. The first address not itself a trusted proxy is the client;
+    // what lies left of it was written by the client and proves nothing,
+    // so a hop that is no address ends the walk (at the peer).
+    let hops = parts
         .headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .map_while(|hop| hop.trim().parse::<IpAddr>().ok())
-        .collect();
-    forwarded
-        .into_iter()
-        .rev()
-        .find(|hop| !trusted(*hop))
-        .unwrap_or(peer)
+        .rev();
+    for hop in hops {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(address) if !trusted(address) => return address,
+            Ok(_) => continue,
+            Err(_) => break,
+        }
+    }
+    peer
 }
 
 #[cfg(test)]
@@ -94,6 +98,30 @@ mod tests {
         );
         assert_eq!(
             client_address(&parts("10.0.0.2", &["1.2.3.4"]), &[]),
+            ip("10.0.0.2")
+        );
+    }
+
+    #[test]
+    fn what_a_client_writes_left_of_its_address_cannot_hide_it() {
+        let proxies = [Subnet::parse("p", "10.0.0.0/8").unwrap()];
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // The client sent `X-Forwarded-For: x`; its proxy appended the
+        // address it saw. The client is that address, not the proxy.
+        assert_eq!(
+            client_address(&parts("10.0.0.2", &["x, 192.0.2.7"]), &proxies),
+            ip("192.0.2.7")
+        );
+        assert_eq!(
+            client_address(
+                &parts("10.0.0.2", &["not-an-ip", "192.0.2.8, 10.0.0.3"]),
+                &proxies
+            ),
+            ip("192.0.2.8")
+        );
+        // Garbage right of every untrusted hop: nothing proves more than the peer.
+        assert_eq!(
+            client_address(&parts("10.0.0.2", &["192.0.2.7, junk"]), &proxies),
             ip("10.0.0.2")
         );
     }
