@@ -296,7 +296,26 @@ pub struct Subnet {
 
 impl Subnet {
     pub fn parse(field: &str, s: &str) -> Result<Self, ParseError> {
-        let s = s.trim();
+        Self::parse_owned(field, s.trim().to_owned())
+    }
+
+    /// Like [`Self::parse`], keeping the string when it is already trimmed
+    /// (as every stored entry is).
+    pub fn parse_owned(field: &str, s: String) -> Result<Self, ParseError> {
+        let text = if s.trim().len() == s.len() {
+            s
+        } else {
+            s.trim().to_owned()
+        };
+        let (network, prefix) = Self::network_and_prefix(field, &text)?;
+        Ok(Self {
+            text,
+            network,
+            prefix,
+        })
+    }
+
+    fn network_and_prefix(field: &str, s: &str) -> Result<(IpAddr, u8), ParseError> {
         let bad = || {
             ParseError::new(format!(
                 "{field} {:?} is not an IPv4/IPv6 address or CIDR (e.g. 192.0.2.0/24, 2001:db8::/32)",
@@ -316,11 +335,7 @@ impl Subnet {
             }
             Some(_) => return Err(bad()),
         };
-        Ok(Self {
-            text: s.to_owned(),
-            network,
-            prefix,
-        })
+        Ok((network, prefix))
     }
 
     /// The entry as it was given.

@@ -38,18 +38,11 @@ impl Event {
         detail: Value,
     ) -> AuditEvent {
         AuditEvent {
-            id: uuid::Uuid::now_v7().to_string(),
-            at,
-            contract: Some(by.contract()),
-            action: action.to_owned(),
-            outcome: Outcome::Success,
             actor_kind: ActorKind::Account,
             actor: by.email.to_string(),
             actor_id: Some(by.user_id.to_string()),
             address: Some(by.address.to_string()),
-            resource_type: resource.0.to_owned(),
-            resource_id: Some(resource.1.to_owned()),
-            detail,
+            ..Self::by_operator(Some(by.contract()), at, action, resource, detail)
         }
     }
 
@@ -59,6 +52,25 @@ impl Event {
         at: i64,
         action: &str,
         resource: (&str, &str),
+        detail: Value,
+    ) -> AuditEvent {
+        Self::event(
+            contract,
+            at,
+            action,
+            (resource.0, Some(resource.1.to_owned())),
+            detail,
+        )
+    }
+
+    /// What every event has: a new id, when, whose trail shows it, what
+    /// happened to which resource. Made by the operator, successfully,
+    /// unless the caller says otherwise.
+    fn event(
+        contract: Option<ContractNumber>,
+        at: i64,
+        action: &str,
+        resource: (&str, Option<String>),
         detail: Value,
     ) -> AuditEvent {
         AuditEvent {
@@ -72,7 +84,7 @@ impl Event {
             actor_id: None,
             address: None,
             resource_type: resource.0.to_owned(),
-            resource_id: Some(resource.1.to_owned()),
+            resource_id: resource.1,
             detail,
         }
     }

@@ -7,6 +7,7 @@
 //! refusal: the registry's, or each contract of an account that exists (an
 //! unknown account's refusals are the operator's alone).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +15,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use tollgate_api::auth::ContractNumber;
+use tollgate_api::registry_rules::RegistryId;
+
+use super::Event;
 use crate::store::{ActorKind, AuditEvent, Outcome, Store};
 
 /// Refusals held for the writer at most.
@@ -61,6 +66,14 @@ impl RefusalQueue {
     }
 }
 
+/// What one batch already asked the store: the contracts of an e-mail,
+/// the owner and id of a registry name.
+#[derive(Default)]
+struct Lookups {
+    contracts: HashMap<String, Vec<ContractNumber>>,
+    registries: HashMap<String, Option<(ContractNumber, RegistryId)>>,
+}
+
 /// Writes queued refusals to the store; run it beside the service.
 pub struct RefusalWriter {
     receiver: mpsc::Receiver<RefusedLogin>,
@@ -90,8 +103,10 @@ impl RefusalWriter {
         let mut batch = Vec::with_capacity(BATCH);
         while self.receiver.recv_many(&mut batch, BATCH).await > 0 {
             let mut events = Vec::with_capacity(batch.len());
+            // A flood of refusals names the same few accounts and registries.
+            let mut looked_up = Lookups::default();
             for refused in batch.drain(..) {
-                events.extend(self.events_of(refused).await);
+                events.extend(self.events_of(refused, &mut looked_up).await);
             }
             if let Err(e) = self.store.insert_audit_events(&events).await {
                 tracing::warn!("cannot record {} refused logins: {e}", events.len());
@@ -106,34 +121,44 @@ impl RefusalWriter {
     }
 
     /// The events of one refusal: one per contract whose trail shows it.
-    async fn events_of(&self, refused: RefusedLogin) -> Vec<AuditEvent> {
+    async fn events_of(&self, refused: RefusedLogin, looked_up: &mut Lookups) -> Vec<AuditEvent> {
+        let detail = match refused.throttled_for {
+            Some(seconds) => json!({
+                "login": refused.kind,
+                "reason": refused.reason,
+                "throttledForSeconds": seconds,
+            }),
+            None => json!({"login": refused.kind, "reason": refused.reason}),
+        };
         let event =
             |contract, actor_kind, actor: &str, resource: (&str, Option<String>)| AuditEvent {
-                id: uuid::Uuid::now_v7().to_string(),
-                at: refused.at,
-                contract,
-                action: "login.refused".to_owned(),
                 outcome: Outcome::Refused,
                 actor_kind,
                 actor: actor.to_owned(),
-                actor_id: None,
                 address: Some(refused.address.to_string()),
-                resource_type: resource.0.to_owned(),
-                resource_id: resource.1,
-                detail: match refused.throttled_for {
-                    Some(seconds) => json!({
-                        "login": refused.kind,
-                        "reason": refused.reason,
-                        "throttledForSeconds": seconds,
-                    }),
-                    None => json!({"login": refused.kind, "reason": refused.reason}),
-                },
+                ..Event::event(
+                    contract,
+                    refused.at,
+                    "login.refused",
+                    resource,
+                    detail.clone(),
+                )
             };
         match &refused.subject {
             RefusedSubject::Account { email } => {
-                let contracts = match self.store.account_by_email(email).await {
-                    Ok(Some(account)) => account.memberships.iter().map(|m| m.contract).collect(),
-                    _ => Vec::new(),
+                let contracts = match looked_up.contracts.get(email) {
+                    Some(contracts) => contracts.clone(),
+                    None => {
+                        let contracts: Vec<ContractNumber> =
+                            match self.store.account_by_email(email).await {
+                                Ok(Some(account)) => {
+                                    account.memberships.iter().map(|m| m.contract).collect()
+                                }
+                                _ => Vec::new(),
+                            };
+                        looked_up.contracts.insert(email.clone(), contracts.clone());
+                        contracts
+                    }
                 };
                 if contracts.is_empty() {
                     return vec![event(None, ActorKind::Anonymous, email, ("account", None))];
@@ -152,14 +177,22 @@ impl RefusalWriter {
                 )]
             }
             RefusedSubject::RegistryToken { registry, name } => {
-                match self.store.registry_by_name(registry).await {
-                    Ok(Some((contract, id))) => vec![event(
+                let found = match looked_up.registries.get(registry) {
+                    Some(found) => found.clone(),
+                    None => {
+                        let found = self.store.registry_by_name(registry).await.ok().flatten();
+                        looked_up.registries.insert(registry.clone(), found.clone());
+                        found
+                    }
+                };
+                match found {
+                    Some((contract, id)) => vec![event(
                         Some(contract),
                         ActorKind::RegistryToken,
                         name,
                         ("registry", Some(id.to_string())),
                     )],
-                    _ => vec![event(None, ActorKind::Anonymous, name, ("registry", None))],
+                    None => vec![event(None, ActorKind::Anonymous, name, ("registry", None))],
                 }
             }
         }

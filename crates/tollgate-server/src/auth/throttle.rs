@@ -291,16 +291,9 @@ impl Throttle {
     }
 
     fn keys(&self, subject: Subject, address: IpAddr) -> [Key; 2] {
-        let address = canonical(address);
+        // IPv4-mapped IPv6 addresses count as their IPv4 address.
+        let address = address.to_canonical();
         [Key::Subject(subject.0, address), Key::Address(address)]
-    }
-}
-
-/// IPv4-mapped IPv6 addresses count as their IPv4 address.
-fn canonical(address: IpAddr) -> IpAddr {
-    match address {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
-        v4 => v4,
     }
 }
 

@@ -101,6 +101,11 @@ impl Overrun {
         }
     }
 
+    /// Seconds to wait before trying again, where waiting helps.
+    pub fn retry_after(self) -> Option<i64> {
+        (self == Overrun::TooManyConnections).then_some(1)
+    }
+
     pub fn docker_code(self) -> &'static str {
         match self {
             Overrun::TooManyConnections => "UNAVAILABLE",
@@ -133,11 +138,9 @@ impl Overrun {
         } else {
             ApiError::from(self).into_response()
         };
-        let headers = response.headers_mut();
-        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-        if self == Overrun::TooManyConnections {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
         response
     }
 
@@ -236,7 +239,10 @@ where
 
 impl From<Overrun> for ApiError {
     fn from(overrun: Overrun) -> Self {
-        ApiError::new(overrun.status(), overrun.ionos_code(), overrun.message())
+        ApiError {
+            retry_after: overrun.retry_after(),
+            ..ApiError::new(overrun.status(), overrun.ionos_code(), overrun.message())
+        }
     }
 }
 

@@ -29,6 +29,7 @@ use tower::Service;
 
 use super::head_deadline::{Answering, HeadClock, HeadDeadlineIo};
 use super::limits::{ConnectionLimits, DeadlineBody, Overrun};
+use super::observe;
 
 /// Connections being told 503 at once; more are closed unanswered.
 const TURNED_AWAY_AT_ONCE: usize = 64;
@@ -45,7 +46,7 @@ pub async fn serve(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) {
-    let served = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let served = Arc::new(Semaphore::new(limits.max_connections));
     let turned_away = Arc::new(Semaphore::new(TURNED_AWAY_AT_ONCE));
     let mut http = http1::Builder::new();
     // The header read timeout is kept by `HeadDeadlineIo`, not by hyper.
@@ -162,14 +163,19 @@ impl hyper::service::Service<hyper::Request<Incoming>> for PerRequest {
         };
         if let Some(overrun) = overrun {
             let path = request.uri().path();
-            let answer = overrun.answer(path);
+            let request_id = observe::request_id(request.headers());
+            let mut answer = overrun.answer(path);
             tracing::info!(
                 target: "tollgate::http",
+                request_id = request_id.to_str().unwrap_or_default(),
                 "{} {} {} ({overrun:?})",
                 request.method(),
-                path.chars().take(200).collect::<String>(),
+                super::clip_path(path),
                 answer.status().as_u16(),
             );
+            answer
+                .headers_mut()
+                .insert(observe::REQUEST_ID.clone(), request_id);
             return Answering::new(
                 Either::Left(std::future::ready(Ok(answer))),
                 self.clock.clone(),

@@ -106,6 +106,12 @@ fn with_error_headers(
     response
 }
 
+/// A request path as quoted in a message or an early log line: at most
+/// 200 characters (the rest of a long path adds nothing).
+fn clip_path(path: &str) -> String {
+    path.chars().take(200).collect()
+}
+
 /// The complete application router.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -32,17 +32,12 @@ pub async fn observe(
     request: Request,
     next: Next,
 ) -> Response {
-    let request_id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .filter(|id| usable(id.as_bytes()))
-        .cloned()
-        .unwrap_or_else(generated_id);
+    let request_id = request_id(request.headers());
     let route = request.extensions().get::<MatchedPath>().cloned();
     let mut line = RequestLine {
         started: Instant::now(),
         method: request.method().clone(),
-        path: request.uri().path().to_owned(),
+        uri: request.uri().clone(),
         request_id,
         answered: false,
     };
@@ -61,7 +56,7 @@ pub async fn observe(
         request_id = line.id(),
         "{} {} {} {:.3}ms",
         line.method,
-        line.path,
+        line.uri.path(),
         status,
         took.as_secs_f64() * 1000.0
     );
@@ -69,6 +64,15 @@ pub async fn observe(
         .headers_mut()
         .insert(REQUEST_ID.clone(), line.request_id.clone());
     response
+}
+
+/// The request's id: the client's `X-Request-Id` if usable, else a new one.
+pub fn request_id(headers: &HeaderMap) -> HeaderValue {
+    headers
+        .get(&REQUEST_ID)
+        .filter(|id| usable(id.as_bytes()))
+        .cloned()
+        .unwrap_or_else(generated_id)
 }
 
 /// Whether a client's request id may be kept: short, visible ASCII.
@@ -112,7 +116,8 @@ fn splitmix64(state: &Cell<u64>) -> u64 {
 struct RequestLine {
     started: Instant,
     method: Method,
-    path: String,
+    /// A shared handle on the request's own bytes, not a copy.
+    uri: Uri,
     request_id: HeaderValue,
     answered: bool,
 }
@@ -132,7 +137,7 @@ impl Drop for RequestLine {
                 request_id = self.id(),
                 "{} {} aborted {:.3}ms (the client closed the connection before the answer)",
                 self.method,
-                self.path,
+                self.uri.path(),
                 self.started.elapsed().as_secs_f64() * 1000.0
             );
         }

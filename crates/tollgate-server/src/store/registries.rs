@@ -288,9 +288,26 @@ impl Store {
         &self,
         name: &str,
     ) -> StoreResult<Option<(ContractNumber, RegistryId)>> {
-        let sql = select!(" WHERE name = $1");
-        let found: Option<RegistryRecord> = self.read_optional(sql, &[Param::str(name)]).await?;
-        Ok(found.map(|r| (r.contract, r.id)))
+        let sql = "SELECT contract_number, id FROM registries WHERE name = $1";
+        let found: Option<RegistryKey> = self.read_optional(sql, &[Param::str(name)]).await?;
+        Ok(found.map(|key| (key.contract, key.id)))
+    }
+}
+
+/// Whose a registry is and its id: all a refused login's event needs.
+struct RegistryKey {
+    contract: ContractNumber,
+    id: RegistryId,
+}
+
+impl FromRow for RegistryKey {
+    fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        let contract = contract(row, "contract_number")?;
+        let id: String = row.get("id")?;
+        Ok(RegistryKey {
+            contract,
+            id: parsed("id", RegistryId::parse_owned("id", id))?,
+        })
     }
 }
 
@@ -316,11 +333,11 @@ fn allow_list_json(list: &[Subnet]) -> String {
 pub(super) fn allow_list_from(json: &str) -> StoreResult<Vec<Subnet>> {
     let entries: Vec<String> = parsed("api_subnet_allow_list", serde_json::from_str(json))?;
     entries
-        .iter()
+        .into_iter()
         .map(|e| {
             parsed(
                 "api_subnet_allow_list",
-                Subnet::parse("apiSubnetAllowList", e),
+                Subnet::parse_owned("apiSubnetAllowList", e),
             )
         })
         .collect()

@@ -435,8 +435,8 @@ fn settings_from_row(row: &impl Columns) -> StoreResult<TokenSettings> {
     })
 }
 
-/// Reads the columns in `token_columns!()` order (the fast case of the SQLite read path).
-/// Which token a row is: its id, contract, registry and name.
+/// Which token a row is: its id, contract, registry and name, read in
+/// `SELECT` order (the fast case of the SQLite read path).
 struct TokenIdentity {
     id: TokenId,
     contract: ContractNumber,
@@ -447,11 +447,12 @@ struct TokenIdentity {
 impl FromRow for TokenIdentity {
     fn from_row(row: &impl Columns) -> StoreResult<Self> {
         let id: String = row.get("id")?;
+        let contract = contract(row, "contract_number")?;
         let registry_id: String = row.get("registry_id")?;
         let name: String = row.get("name")?;
         Ok(TokenIdentity {
             id: parsed("id", TokenId::parse_owned("id", id))?,
-            contract: contract(row, "contract_number")?,
+            contract,
             registry_id: parsed(
                 "registry_id",
                 RegistryId::parse_owned("registry_id", registry_id),

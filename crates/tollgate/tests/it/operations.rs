@@ -301,3 +301,17 @@ async fn readiness_goes_503_while_the_database_is_down_and_comes_back() {
     let token = app.owner_token().await;
     assert!(!token.is_empty(), "and it serves again");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_refused_before_routing_carry_the_request_id_too() {
+    let app = TestApp::spawn().await;
+    let long_query = "a".repeat(9 * 1024);
+    let refused = app
+        .get(&format!("/auth/v1/tokens?{long_query}"))
+        .header("X-Request-Id", "edge-414")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::URI_TOO_LONG);
+    assert_eq!(refused.headers()["x-request-id"], "edge-414");
+}

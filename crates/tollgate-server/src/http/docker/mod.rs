@@ -37,13 +37,16 @@ pub struct TokenError {
     status: StatusCode,
     code: &'static str,
     message: String,
-    /// Seconds to wait before trying again (a 429's `Retry-After`).
+    /// Seconds to wait before trying again (`Retry-After` of a 429 or 503).
     retry_after: Option<i64>,
 }
 
 impl From<Overrun> for TokenError {
     fn from(overrun: Overrun) -> Self {
-        TokenError::new(overrun.status(), overrun.docker_code(), overrun.message())
+        TokenError {
+            retry_after: overrun.retry_after(),
+            ..TokenError::new(overrun.status(), overrun.docker_code(), overrun.message())
+        }
     }
 }
 

@@ -26,7 +26,7 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    /// Seconds to wait before trying again (a 429's `Retry-After`).
+    /// Seconds to wait before trying again (`Retry-After` of a 429 or 503).
     pub retry_after: Option<i64>,
 }
 

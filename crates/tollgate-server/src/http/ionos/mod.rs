@@ -49,19 +49,21 @@ pub fn surface(router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
 
 /// Any path no surface serves.
 pub async fn unknown_route(uri: Uri) -> ApiError {
-    ApiError::not_found(format!("no such resource: {}", clip(uri.path())))
+    ApiError::not_found(format!(
+        "no such resource: {}",
+        super::clip_path(uri.path())
+    ))
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",
-        format!("{method} is not allowed on {}", clip(uri.path())),
+        format!(
+            "{method} is not allowed on {}",
+            super::clip_path(uri.path())
+        ),
     )
-}
-
-fn clip(path: &str) -> String {
-    path.chars().take(200).collect()
 }
 
 /// Gives every 4xx/5xx without a JSON body (framework rejections such as a
