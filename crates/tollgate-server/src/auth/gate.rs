@@ -16,7 +16,6 @@
 use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use tollgate_api::account::Email;
 use tollgate_api::auth::ContractNumber;
@@ -30,6 +29,7 @@ use crate::audit::{AuditTrail, RefusedLogin, RefusedSubject};
 use crate::clock::Clock;
 use crate::jwt::JwtError;
 use crate::ops::metrics::Metrics;
+use crate::ops::striped::StripedCounter;
 use crate::registry::login::{Denied, RegistryLogins};
 use crate::store::{Account, LoginToken, Membership, Store, StoreError};
 
@@ -128,7 +128,7 @@ pub struct GateParts {
 /// Checks every credential, in one order, for every kind of login.
 pub struct Authenticator {
     parts: GateParts,
-    attempts: [AtomicU64; LoginKind::ALL.len()],
+    attempts: [StripedCounter; LoginKind::ALL.len()],
 }
 
 impl Authenticator {
@@ -146,7 +146,7 @@ impl Authenticator {
         client: IpAddr,
     ) -> Result<C::Proof, C::Refusal> {
         let kind = credential.kind();
-        self.attempts[kind.index()].fetch_add(1, Ordering::Relaxed);
+        self.attempts[kind.index()].add(1);
         let throttle = &self.parts.throttle;
         let guessable = credential.guessable();
         // Hashed only while the throttle tracks someone, or to count a failure.
@@ -195,7 +195,7 @@ impl Authenticator {
 
     /// How many logins of `kind` reached the gate since the start.
     pub fn attempts(&self, kind: LoginKind) -> u64 {
-        self.attempts[kind.index()].load(Ordering::Relaxed)
+        self.attempts[kind.index()].total()
     }
 }
 

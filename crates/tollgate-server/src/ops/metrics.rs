@@ -5,12 +5,12 @@
 //!
 //! Every label value comes from a fixed set: route templates (never raw
 //! paths or ids), methods, statuses, token kinds, refusal reasons. The
-//! request path resolves its counter and histogram once per route, method
-//! and status and then only touches atomics (one read lock to find the
-//! route), so the paths machines hammer stay fast.
+//! request metrics are recorded per thread (`request_metrics`); the token
+//! kind counters are resolved once, at start, so the paths machines hammer
+//! stay fast.
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use axum::http::Method;
@@ -18,35 +18,22 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use super::request_metrics::RequestMetrics;
+use super::striped::StripedCounter;
 use crate::store::PoolUse;
+
+/// Issued credentials: every registry login counts its JWT, on every
+/// worker thread at once, so the count is striped per thread.
+type IssuedCounter = Counter<u64, StripedCounter>;
 
 /// Store errors of this process (every [`crate::store::Store`] in it):
 /// counted where a database error is turned into a `StoreError`.
 pub static STORE_ERRORS: LazyLock<Counter> = LazyLock::new(Counter::default);
 
-/// Latency buckets, in seconds: from a cached read to a slow password check.
-const LATENCY_BUCKETS: [f64; 14] = [
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
-
 /// The route label of a request no route matched.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RequestLabels {
-    method: String,
-    route: String,
-    status: u16,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RouteLabels {
-    method: String,
-    route: String,
-}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LoginLabels {
@@ -94,59 +81,16 @@ impl TokenKind {
 /// The metrics of one service instance.
 pub struct Metrics {
     registry: Registry,
-    requests: Family<RequestLabels, Counter>,
-    durations: Family<RouteLabels, Histogram>,
-    routes: RwLock<HashMap<String, Arc<RouteMetrics>, foldhash::fast::RandomState>>,
+    requests: Arc<RequestMetrics>,
     login_failures: Family<LoginLabels, Counter>,
     /// Refusal reasons are sentences (for the audit trail); their labels
     /// are made once per kind and reason.
     login_failure_counters: Mutex<HashMap<(&'static str, &'static str), Counter>>,
     /// By [`TokenKind`], resolved once: a registry login counts its JWT.
-    tokens_issued: [Counter; 3],
+    tokens_issued: [IssuedCounter; 3],
     /// Access and registry tokens (a registry JWT is never revoked).
     tokens_revoked: [Counter; 2],
     pool: Family<PoolLabels, Gauge>,
-}
-
-/// One route's handles, by method.
-struct RouteMetrics {
-    by_method: [OnceLock<MethodMetrics>; METHOD_SLOTS],
-}
-
-/// One route and method's handles: the histogram, and a counter per status.
-struct MethodMetrics {
-    duration: Histogram,
-    by_status: Box<[OnceLock<Counter>]>,
-}
-
-const METHOD_SLOTS: usize = 7;
-/// Statuses 100 to 599.
-const STATUS_SLOTS: usize = 500;
-
-fn method_slot(method: &Method) -> usize {
-    match *method {
-        Method::GET => 0,
-        Method::POST => 1,
-        Method::PUT => 2,
-        Method::PATCH => 3,
-        Method::DELETE => 4,
-        Method::HEAD => 5,
-        _ => 6,
-    }
-}
-
-/// The method label: the method itself when it is a standard one, so
-/// that a client cannot add label values of its choosing.
-fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        _ => "OTHER",
-    }
 }
 
 impl Default for Metrics {
@@ -158,27 +102,15 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
-        let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
-            "tollgate_http_requests",
-            "HTTP requests answered, by method, route template and status",
-            requests.clone(),
-        );
-        let durations = Family::<RouteLabels, Histogram>::new_with_constructor(
-            (|| Histogram::new(LATENCY_BUCKETS)) as fn() -> Histogram,
-        );
-        registry.register(
-            "tollgate_http_request_duration_seconds",
-            "Time from a request's headers to its answer, by method and route template",
-            durations.clone(),
-        );
+        let requests = Arc::new(RequestMetrics::default());
+        registry.register_collector(Box::new(requests.clone()));
         let login_failures = Family::<LoginLabels, Counter>::default();
         registry.register(
             "tollgate_login_failures",
             "Refused logins, by credential kind and reason",
             login_failures.clone(),
         );
-        let tokens_issued = Family::<KindLabels, Counter>::default();
+        let tokens_issued = Family::<KindLabels, IssuedCounter>::default();
         registry.register(
             "tollgate_tokens_issued",
             "Credentials issued, by kind (access_token, registry_token, registry_jwt)",
@@ -204,11 +136,13 @@ impl Metrics {
         Self {
             registry,
             requests,
-            durations,
-            routes: RwLock::default(),
             login_failures,
             login_failure_counters: Mutex::default(),
-            tokens_issued: TokenKind::ALL.map(|kind| of_kind(&tokens_issued, kind)),
+            tokens_issued: TokenKind::ALL.map(|kind| {
+                tokens_issued.get_or_create_owned(&KindLabels {
+                    kind: kind.label().to_owned(),
+                })
+            }),
             tokens_revoked: [TokenKind::AccessToken, TokenKind::RegistryToken]
                 .map(|kind| of_kind(&tokens_revoked, kind)),
             pool,
@@ -217,49 +151,7 @@ impl Metrics {
 
     /// A request to `route` (a template, or [`UNMATCHED_ROUTE`]) was answered.
     pub fn answered(&self, route: &str, method: &Method, status: u16, took: Duration) {
-        let route_metrics = self.route(route);
-        let by_method = route_metrics.by_method[method_slot(method)].get_or_init(|| {
-            let labels = RouteLabels {
-                method: method_label(method).to_owned(),
-                route: route.to_owned(),
-            };
-            MethodMetrics {
-                duration: self.durations.get_or_create_owned(&labels),
-                by_status: (0..STATUS_SLOTS).map(|_| OnceLock::new()).collect(),
-            }
-        });
-        by_method.duration.observe(took.as_secs_f64());
-        let slot = usize::from(status.clamp(100, 599) - 100);
-        by_method.by_status[slot]
-            .get_or_init(|| {
-                self.requests.get_or_create_owned(&RequestLabels {
-                    method: method_label(method).to_owned(),
-                    route: route.to_owned(),
-                    status,
-                })
-            })
-            .inc();
-    }
-
-    fn route(&self, route: &str) -> Arc<RouteMetrics> {
-        let known = self
-            .routes
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(route)
-            .cloned();
-        known.unwrap_or_else(|| {
-            self.routes
-                .write()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .entry(route.to_owned())
-                .or_insert_with(|| {
-                    Arc::new(RouteMetrics {
-                        by_method: Default::default(),
-                    })
-                })
-                .clone()
-        })
+        self.requests.answered(route, method, status, took);
     }
 
     /// A login of `kind` was refused for `reason` (the audit trail's words).
