@@ -6,6 +6,7 @@
 use crate::auth::accounts::BootstrapAdmin;
 use crate::auth::throttle::ThrottleSettings;
 use crate::http::limits::ConnectionLimits;
+use crate::http::tls::TlsFiles;
 
 /// Where to listen when nothing is said.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -76,6 +77,11 @@ pub struct Config {
     pub limits: ConnectionLimits,
     /// The first owner account, created only on an empty store.
     pub bootstrap: BootstrapAdmin,
+    /// Serve HTTPS with this certificate and key; plain HTTP when `None`.
+    pub tls: Option<TlsFiles>,
+    /// Rotate the signing keys when the current one is this many days
+    /// old; 0: only by hand (`tollgate admin keys rotate`).
+    pub key_rotation_days: u32,
 }
 
 impl Default for Config {
@@ -96,6 +102,8 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             limits: ConnectionLimits::default(),
             bootstrap: BootstrapAdmin::default(),
+            tls: None,
+            key_rotation_days: 0,
         }
     }
 }

@@ -7,7 +7,10 @@
 //! libtrust key id (the `kid` Distribution matches against `rootcertbundle`).
 //!
 //! Lifecycle: *next* keys are published but do not sign; the *current* key
-//! is the most recently activated one and signs; *retired* keys only verify.
+//! is the most recently activated one and signs; *retired* keys only verify,
+//! and are deleted once nothing they signed can still be live. Rotation is
+//! by hand (`tollgate admin keys rotate`) or on a schedule
+//! (`--key-rotation-days`).
 //! A node reloads its keys periodically and whenever a signature matches
 //! none of them (at most every few seconds), so rotations and keys added by
 //! other nodes are picked up without a restart.
@@ -34,7 +37,7 @@ use x509_cert::spki::SubjectPublicKeyInfoOwned;
 use x509_cert::time::{Time, Validity};
 
 use crate::clock::Clock;
-use crate::store::{SigningKeyRecord, Store};
+use crate::store::{KeyRotation, SigningKeyRecord, Store};
 
 /// The purpose of the keys that sign Auth API tokens.
 pub const AUTH_KEYS: &str = "auth";
@@ -351,14 +354,34 @@ impl KeyRing {
         true
     }
 
-    /// `{"keys": [JWK, ...]}` of every key that is not retired.
+    /// Rotates this purpose's keys if the current one is `days` old (by
+    /// this node or another: the store rotates once), then reloads them.
+    /// True when this call rotated.
+    pub async fn rotate_if_older_than(&self, days: u32) -> anyhow::Result<bool> {
+        let now = self.clock.now();
+        let rotated = rotate_if_due(
+            &self.store,
+            self.purpose,
+            now - i64::from(days) * 86_400,
+            now,
+        )
+        .await?;
+        if rotated {
+            self.reload().await?;
+        }
+        Ok(rotated)
+    }
+
+    /// The purpose of these keys ([`AUTH_KEYS`] or [`REGISTRY_KEYS`]).
+    pub fn purpose(&self) -> &'static str {
+        self.purpose
+    }
+
+    /// `{"keys": [JWK, ...]}` of every key: the current one, a published
+    /// next one, and retired ones, which are kept only while what they
+    /// signed may still be live.
     pub fn jwks(&self) -> Value {
-        let keys: Vec<Value> = self
-            .snapshot()
-            .iter()
-            .filter(|k| k.retired_at.is_none())
-            .map(|k| k.jwk.clone())
-            .collect();
+        let keys: Vec<Value> = self.snapshot().iter().map(|k| k.jwk.clone()).collect();
         json!({ "keys": keys })
     }
 
@@ -380,22 +403,52 @@ pub fn libtrust_id_of_record(record: &SigningKeyRecord) -> anyhow::Result<String
     Ok(Key::from_record(record)?.libtrust_id)
 }
 
-/// Rotates one purpose's keys in the store: the next key becomes current,
-/// the current key retires (verifying only), keys retired earlier are
-/// deleted, and a new next key is published. Running nodes pick it up on
-/// their next periodic reload.
-pub async fn rotate(store: &Store, purpose: &str, now: i64) -> anyhow::Result<()> {
-    let records = store.signing_keys(purpose).await?;
-    if !records.iter().any(|r| r.activated_at.is_none()) {
-        // No published next key (e.g. the Auth API ring): publish one first,
-        // so the rotation always has a key to activate.
-        store
-            .insert_signing_key(&Key::generate_record(purpose, now, false)?)
-            .await?;
+/// How long after it retires a key of `purpose` may still verify a live
+/// credential: the longest lifetime of what it signs (a year for access
+/// tokens, an hour for registry JWTs).
+fn verifies_for_after_retiring(purpose: &str) -> i64 {
+    match purpose {
+        AUTH_KEYS => i64::from(tollgate_api::auth::Ttl::MAX),
+        _ => MAX_REGISTRY_TOKEN_TTL,
     }
-    let next = Key::generate_record(purpose, now, false)?;
-    store.rotate_signing_keys(purpose, &next, now).await?;
+}
+
+/// The longest lifetime of a registry JWT, in seconds.
+pub const MAX_REGISTRY_TOKEN_TTL: i64 = 3600;
+
+/// Rotates one purpose's keys now (by hand): see [`rotate_if_due`].
+pub async fn rotate(store: &Store, purpose: &str, now: i64) -> anyhow::Result<()> {
+    rotate_if_due(store, purpose, now, now).await?;
     Ok(())
+}
+
+/// Rotates one purpose's keys if its current key was activated at or
+/// before `due`: the next key becomes current (registries given the
+/// certificate bundle already trust it), the current key retires and
+/// verifies what it signed until that can no longer be live, and a new
+/// next key is published (for registry keys). Nodes rotating at once
+/// rotate once. Running nodes pick the change up on their next reload.
+pub async fn rotate_if_due(
+    store: &Store,
+    purpose: &str,
+    due: i64,
+    now: i64,
+) -> anyhow::Result<bool> {
+    let spare = Key::generate_record(purpose, now, false)?;
+    let next = match purpose {
+        REGISTRY_KEYS => Some(Key::generate_record(purpose, now, false)?),
+        _ => None,
+    };
+    Ok(store
+        .rotate_signing_keys(&KeyRotation {
+            purpose,
+            now,
+            due,
+            spare: &spare,
+            new_next: next.as_ref(),
+            forget_retired_before: now - verifies_for_after_retiring(purpose),
+        })
+        .await?)
 }
 
 #[cfg(test)]

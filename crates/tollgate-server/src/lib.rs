@@ -37,6 +37,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tollgate_api::registry_rules::Subnet;
 
 use crate::audit::{AuditTrail, RefusalWriter};
@@ -51,6 +52,7 @@ use crate::clock::Clock;
 pub use crate::config::Config;
 use crate::http::AppState;
 use crate::http::limits::ConnectionLimits;
+use crate::http::tls::ReloadingCertificate;
 use crate::keys::{AUTH_KEYS, KeyRing, REGISTRY_KEYS};
 use crate::ops::health::Health;
 use crate::ops::metrics::Metrics;
@@ -69,6 +71,9 @@ pub struct Application {
     last_use_flush: std::time::Duration,
     refusals: RefusalWriter,
     limits: ConnectionLimits,
+    certificate: Option<Arc<ReloadingCertificate>>,
+    tls: Option<TlsAcceptor>,
+    key_rotation_days: u32,
     created_admin: Option<CreatedAdmin>,
 }
 
@@ -77,8 +82,9 @@ impl Application {
     /// empty store, loads the signing keys, and binds the listening socket.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
         anyhow::ensure!(
-            (10..=3600).contains(&config.registry_token_ttl),
-            "the registry token lifetime must be between 10 and 3600 seconds"
+            (10..=keys::MAX_REGISTRY_TOKEN_TTL).contains(&config.registry_token_ttl),
+            "the registry token lifetime must be between 10 and {} seconds",
+            keys::MAX_REGISTRY_TOKEN_TTL
         );
         anyhow::ensure!(
             !config.locations.is_empty(),
@@ -93,14 +99,21 @@ impl Application {
         let auth_keys = KeyRing::load_or_create(&store, AUTH_KEYS, false, clock.clone()).await?;
         let registry_keys =
             KeyRing::load_or_create(&store, REGISTRY_KEYS, true, clock.clone()).await?;
+        let certificate = config
+            .tls
+            .clone()
+            .map(ReloadingCertificate::load)
+            .transpose()?;
+        let tls = certificate.as_ref().map(|c| c.acceptor()).transpose()?;
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
         let address = listener.local_addr()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let public_url = config
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{address}"))
+            .unwrap_or_else(|| format!("{scheme}://{address}"))
             .trim_end_matches('/')
             .to_owned();
         let registry_domain = config.registry_domain.trim_matches('.').to_owned();
@@ -170,6 +183,9 @@ impl Application {
             last_use_flush: std::time::Duration::from_secs(config.last_use_flush_seconds.max(1)),
             refusals,
             limits: config.limits,
+            certificate,
+            tls,
+            key_rotation_days: config.key_rotation_days,
             created_admin,
         })
     }
@@ -210,11 +226,12 @@ impl Application {
     /// Serves until `shutdown` completes, then finishes in-flight requests
     /// and writes the last uses noted. Meanwhile, beside the requests:
     /// signing keys are reloaded every minute (so a rotation reaches every
-    /// node without a restart), token uses and refused logins are written
-    /// in batches, and expired audit events are removed.
+    /// node without a restart) and rotated when due, token uses and
+    /// refused logins are written in batches, expired audit events are
+    /// removed, and a changed TLS certificate is taken up.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) {
-        let background = [
-            tokio::spawn(reload_keys_periodically(self.state.clone())),
+        let mut background = vec![
+            tokio::spawn(maintain_keys(self.state.clone(), self.key_rotation_days)),
             tokio::spawn(
                 self.last_use
                     .clone()
@@ -223,8 +240,11 @@ impl Application {
             tokio::spawn(self.refusals.run()),
             tokio::spawn(self.state.audit.clone().expire_old_events()),
         ];
+        if let Some(certificate) = &self.certificate {
+            background.push(tokio::spawn(certificate.clone().reload_periodically()));
+        }
         let router = http::router(self.state);
-        http::listener::serve(self.listener, router, self.limits, shutdown).await;
+        http::listener::serve(self.listener, router, self.limits, self.tls, shutdown).await;
         for task in background {
             task.abort();
         }
@@ -235,14 +255,34 @@ impl Application {
 /// How often running nodes re-read their signing keys.
 const KEY_RELOAD_PERIOD: std::time::Duration = std::time::Duration::from_secs(60);
 
-async fn reload_keys_periodically(state: Arc<AppState>) {
+/// How many reloads apart scheduled rotation looks at the keys' age (an hour).
+const ROTATION_CHECK_EVERY: u32 = 60;
+
+/// Re-reads the signing keys every minute, and with `rotation_days`
+/// rotates them when the current key is that old (looking at start and
+/// then every hour; nodes that look at once rotate once).
+async fn maintain_keys(state: Arc<AppState>, rotation_days: u32) {
     let mut ticks = tokio::time::interval(KEY_RELOAD_PERIOD);
-    ticks.tick().await;
-    loop {
+    for turn in 0u32.. {
         ticks.tick().await;
         for ring in [state.access_tokens.keys(), &state.registry_jwt.keys] {
-            if let Err(e) = ring.reload().await {
-                tracing::warn!("cannot reload signing keys: {e}");
+            let purpose = ring.purpose();
+            if rotation_days > 0 && turn % ROTATION_CHECK_EVERY == 0 {
+                match ring.rotate_if_older_than(rotation_days).await {
+                    Ok(true) => {
+                        tracing::info!(
+                            "rotated the {purpose} signing keys: the current key was {rotation_days} days old"
+                        );
+                        continue;
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!("cannot rotate the {purpose} signing keys: {e}"),
+                }
+            }
+            if turn > 0
+                && let Err(e) = ring.reload().await
+            {
+                tracing::warn!("cannot reload the {purpose} signing keys: {e}");
             }
         }
     }

@@ -5,6 +5,7 @@
 //! `serve` runs (SQLite in WAL mode and PostgreSQL both allow it).
 
 use std::io::BufRead;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Subcommand;
@@ -34,6 +35,14 @@ pub enum AdminCommand {
     },
     /// Read the audit trail: every contract's, newest first.
     Audit(AuditArgs),
+    /// Copy the embedded store to a new file, consistently, while `serve` runs.
+    Backup {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The backup file to write; it must not exist yet.
+        #[arg(long = "to")]
+        to: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -136,7 +145,23 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::User { command } => run_user(command).await,
         AdminCommand::Keys { command } => run_keys(command).await,
         AdminCommand::Audit(args) => run_audit(args).await,
+        AdminCommand::Backup { store, to } => run_backup(&store, &to).await,
     }
+}
+
+async fn run_backup(store: &StoreArgs, to: &std::path::Path) -> anyhow::Result<()> {
+    let backup = Store::connect(&store.database).await?.backup_to(to).await?;
+    println!(
+        "backup written to {} ({} bytes, schema version {})",
+        to.display(),
+        backup.bytes,
+        backup.schema_version
+    );
+    println!(
+        "to restore: stop tollgate, copy the backup over the database file, delete the \
+         database file's -wal and -shm files, start tollgate"
+    );
+    Ok(())
 }
 
 async fn run_audit(args: AuditArgs) -> anyhow::Result<()> {

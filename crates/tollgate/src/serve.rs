@@ -1,6 +1,7 @@
 //! `tollgate serve`: the settings from flags and the environment, the first
 //! owner account announced once, and the service run until a signal.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use tollgate_server::config::{
     DEFAULT_REGISTRY_ISSUER, DEFAULT_REGISTRY_NAME_QUARANTINE_DAYS, DEFAULT_REGISTRY_TOKEN_TTL,
 };
 use tollgate_server::http::limits::ConnectionLimits;
+use tollgate_server::http::tls::TlsFiles;
 use tollgate_server::{Application, Config};
 
 #[derive(clap::Args)]
@@ -87,6 +89,17 @@ pub struct ServeArgs {
     /// finish before the process exits anyway.
     #[arg(long, env = "TOLLGATE_SHUTDOWN_GRACE_SECONDS", default_value_t = ConnectionLimits::default().shutdown_grace.as_secs())]
     shutdown_grace_seconds: u64,
+    /// PEM certificate chain to serve HTTPS with (with --tls-key); a
+    /// changed file is served without a restart.
+    #[arg(long, env = "TOLLGATE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "TOLLGATE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Rotate the signing keys when the current one is this many days
+    /// old (0: only by hand, with `tollgate admin keys rotate`).
+    #[arg(long, env = "TOLLGATE_KEY_ROTATION_DAYS", default_value_t = 0)]
+    key_rotation_days: u32,
     /// Log lines as text (for people) or JSON (one object per line, for
     /// log collectors).
     #[arg(long, env = "TOLLGATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -165,6 +178,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                     anyhow::anyhow!("TOLLGATE_ADMIN_CONTRACT must be a positive 32-bit integer")
                 })?,
         },
+        tls: args
+            .tls_cert
+            .zip(args.tls_key)
+            .map(|(certificate, key)| TlsFiles { certificate, key }),
+        key_rotation_days: args.key_rotation_days,
     };
     let app = Application::build(config, Arc::new(SystemClock)).await?;
     if let Some(admin) = app.created_admin() {

@@ -1,7 +1,9 @@
 //! The listening socket: accepts connections up to a cap and serves each
-//! as HTTP/1.1 under the [`ConnectionLimits`], then, on shutdown, stops
-//! accepting and lets every connection finish the request it is serving
-//! (within the shutdown grace; keep-alive connections close once idle).
+//! as HTTP/1.1 (over TLS when configured) under the [`ConnectionLimits`],
+//! then, on shutdown, stops accepting, serves what the kernel had already
+//! accepted, drains keep-alive connections ([`super::drain`]) and lets
+//! every connection finish the request it is serving, within the shutdown
+//! grace.
 //!
 //! Per request, before the router: the request line and headers are
 //! measured (414, 431), the client's address is attached (as axum's
@@ -23,10 +25,12 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_rustls::TlsAcceptor;
 use tower::Service;
 
+use super::drain::{Closing, Drain};
 use super::head_deadline::{Answering, HeadClock, HeadDeadlineIo};
 use super::limits::{ConnectionLimits, DeadlineBody, Overrun};
 use super::observe;
@@ -39,79 +43,187 @@ const TURNED_AWAY_AT_ONCE: usize = 64;
 /// [`ConnectionLimits::max_header_bytes`], the refusal has a body.
 const HEADER_BYTES_READ_AT_MOST: usize = 64 * 1024;
 
-/// Serves `router` on `listener` until `shutdown` completes.
+/// How long, at shutdown, busy keep-alive connections are given to end
+/// after an answer (see [`super::drain`]) before the idle ones are closed.
+const DRAIN_PERIOD: Duration = Duration::from_secs(1);
+
+/// Connections the kernel accepted before shutdown that are still taken
+/// and served, at most.
+const BACKLOG_TAKEN_AT_MOST: usize = 4096;
+
+/// Serves `router` on `listener` (over TLS with `tls`) until `shutdown`
+/// completes; then stops accepting, still serves the connections the
+/// kernel had already accepted, and lets every connection finish.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let served = Arc::new(Semaphore::new(limits.max_connections));
-    let turned_away = Arc::new(Semaphore::new(TURNED_AWAY_AT_ONCE));
-    let mut http = http1::Builder::new();
-    // The header read timeout is kept by `HeadDeadlineIo`, not by hyper.
-    http.max_header_size(HEADER_BYTES_READ_AT_MOST.max(limits.max_header_bytes + 1024));
-    let graceful = GracefulShutdown::new();
+    let connections = Connections::new(router, limits, tls);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, peer) = tokio::select! {
+        tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    accept_failed(e).await;
-                    continue;
-                }
+                Ok((stream, peer)) => connections.open(stream, peer),
+                Err(e) => accept_failed(e).await,
             },
             () = &mut shutdown => break,
-        };
-        let admission = match served.clone().try_acquire_owned() {
-            Ok(permit) => Admission {
-                _permit: permit,
-                turned_away: false,
-            },
-            Err(_) => match turned_away.clone().try_acquire_owned() {
-                Ok(permit) => Admission {
-                    _permit: permit,
-                    turned_away: true,
-                },
-                Err(_) => {
-                    tracing::debug!("closed a connection from {peer}: too many open");
-                    continue;
+        }
+    }
+    connections.drain.begin();
+    take_the_backlog(listener, &connections);
+    connections.close(limits.shutdown_grace).await;
+}
+
+/// Accepts what is already waiting in the listen backlog, without
+/// waiting: closing the socket would reset those connections, whose
+/// clients may already have sent a request.
+fn take_the_backlog(listener: TcpListener, connections: &Connections) {
+    let Ok(listener) = listener.into_std() else {
+        return;
+    };
+    for _ in 0..BACKLOG_TAKEN_AT_MOST {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                match stream
+                    .set_nonblocking(true)
+                    .and_then(|()| TcpStream::from_std(stream))
+                {
+                    Ok(stream) => connections.open(stream, peer),
+                    Err(e) => tracing::debug!("cannot serve a connection from {peer}: {e}"),
                 }
-            },
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionAborted => continue,
+            Err(_) => break,
+        }
+    }
+}
+
+/// Every open connection, under the caps, and how each is served.
+struct Connections {
+    router: Router,
+    limits: ConnectionLimits,
+    tls: Option<TlsAcceptor>,
+    http: http1::Builder,
+    served: Arc<Semaphore>,
+    turned_away: Arc<Semaphore>,
+    graceful: GracefulShutdown,
+    drain: Drain,
+}
+
+impl Connections {
+    fn new(router: Router, limits: ConnectionLimits, tls: Option<TlsAcceptor>) -> Self {
+        let mut http = http1::Builder::new();
+        // The header read timeout is kept by `HeadDeadlineIo`, not by hyper.
+        http.max_header_size(HEADER_BYTES_READ_AT_MOST.max(limits.max_header_bytes + 1024));
+        Self {
+            router,
+            limits,
+            tls,
+            http,
+            served: Arc::new(Semaphore::new(limits.max_connections)),
+            turned_away: Arc::new(Semaphore::new(TURNED_AWAY_AT_ONCE)),
+            graceful: GracefulShutdown::new(),
+            drain: Drain::default(),
+        }
+    }
+
+    /// Serves `stream` on a task of its own (after the TLS handshake,
+    /// with TLS), or closes it when both caps are reached.
+    fn open(&self, stream: TcpStream, peer: SocketAddr) {
+        let Some(admission) = self.admit(peer) else {
+            return;
         };
         // Answers go out whole; waiting to coalesce them only adds latency.
         let _ = stream.set_nodelay(true);
         let clock = HeadClock::started_now();
-        let io = HeadDeadlineIo::new(
-            TokioIo::new(stream),
-            clock.clone(),
-            limits.header_read_timeout,
-        );
         let service = PerRequest {
-            router: router.clone(),
+            router: self.router.clone(),
             peer,
-            limits,
+            limits: self.limits,
             turned_away: admission.turned_away,
-            clock,
+            clock: clock.clone(),
+            drain: self.drain.clone(),
         };
-        let connection = graceful.watch(http.serve_connection(io, service));
+        let timeout = self.limits.header_read_timeout;
+        let Some(acceptor) = &self.tls else {
+            let io = HeadDeadlineIo::new(TokioIo::new(stream), clock, timeout);
+            let connection = self.graceful.watch(self.http.serve_connection(io, service));
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!("connection from {peer} ended: {e}");
+                }
+                drop(admission);
+            });
+            return;
+        };
+        let handshake = acceptor.accept(stream);
+        let http = self.http.clone();
+        let watcher = self.graceful.watcher();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let stream = match tokio::time::timeout(timeout, handshake).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    tracing::debug!("TLS handshake with {peer} failed: {e}");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!("TLS handshake with {peer} took too long");
+                    return;
+                }
+            };
+            let io = HeadDeadlineIo::new(TokioIo::new(stream), clock, timeout);
+            if let Err(e) = watcher.watch(http.serve_connection(io, service)).await {
                 tracing::debug!("connection from {peer} ended: {e}");
             }
             drop(admission);
         });
     }
-    drop(listener);
-    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            "requests still in flight after {} s of shutdown grace; closing their connections",
-            limits.shutdown_grace.as_secs()
-        );
+
+    /// A place under the cap, or under the second cap to be told 503.
+    fn admit(&self, peer: SocketAddr) -> Option<Admission> {
+        if let Ok(permit) = self.served.clone().try_acquire_owned() {
+            return Some(Admission {
+                _permit: permit,
+                turned_away: false,
+            });
+        }
+        if let Ok(permit) = self.turned_away.clone().try_acquire_owned() {
+            return Some(Admission {
+                _permit: permit,
+                turned_away: true,
+            });
+        }
+        tracing::debug!("closed a connection from {peer}: too many open");
+        None
+    }
+
+    /// Connections open now (handshaking, serving or idle).
+    fn open_now(&self) -> usize {
+        (self.limits.max_connections - self.served.available_permits())
+            + (TURNED_AWAY_AT_ONCE - self.turned_away.available_permits())
+    }
+
+    /// Waits the drain period for busy connections to end after an
+    /// answer, then closes the idle ones and waits, within `grace` in all,
+    /// for the requests in flight.
+    async fn close(self, grace: Duration) {
+        let started = tokio::time::Instant::now();
+        let drained_by = started + DRAIN_PERIOD.min(grace);
+        while self.open_now() > 0 && tokio::time::Instant::now() < drained_by {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if tokio::time::timeout_at(started + grace, self.graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "requests still in flight after {} s of shutdown grace; closing their connections",
+                grace.as_secs()
+            );
+        }
     }
 }
 
@@ -143,15 +255,18 @@ struct PerRequest {
     limits: ConnectionLimits,
     turned_away: bool,
     clock: Arc<HeadClock>,
+    drain: Drain,
 }
 
 impl hyper::service::Service<hyper::Request<Incoming>> for PerRequest {
     type Response = Response;
     type Error = Infallible;
-    type Future = Answering<
-        Either<
-            std::future::Ready<Result<Response, Infallible>>,
-            axum::routing::future::RouteFuture<Infallible>,
+    type Future = Closing<
+        Answering<
+            Either<
+                std::future::Ready<Result<Response, Infallible>>,
+                axum::routing::future::RouteFuture<Infallible>,
+            >,
         >,
     >;
 
@@ -176,10 +291,10 @@ impl hyper::service::Service<hyper::Request<Incoming>> for PerRequest {
             answer
                 .headers_mut()
                 .insert(observe::REQUEST_ID.clone(), request_id);
-            return Answering::new(
+            return self.drain.watch(Answering::new(
                 Either::Left(std::future::ready(Ok(answer))),
                 self.clock.clone(),
-            );
+            ));
         }
         request.extensions_mut().insert(ConnectInfo(self.peer));
         let mut router = self.router.clone();
@@ -189,6 +304,7 @@ impl hyper::service::Service<hyper::Request<Incoming>> for PerRequest {
             let timeout = self.limits.body_read_timeout;
             router.call(request.map(|body| DeadlineBody::new(body, timeout)))
         };
-        Answering::new(Either::Right(answer), self.clock.clone())
+        self.drain
+            .watch(Answering::new(Either::Right(answer), self.clock.clone()))
     }
 }

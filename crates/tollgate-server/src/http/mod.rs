@@ -7,7 +7,8 @@
 //! - [`ops`]: health and published keys, for operators and verifiers.
 //!
 //! Shared by all: the listener, which serves connections under the
-//! [`limits`] ([`listener`]), one log line, metrics and an id per request ([`observe`]),
+//! [`limits`] ([`listener`]), over HTTPS with a certificate re-read when
+//! it changes ([`tls`]), and drains them at shutdown ([`drain`]); one log line, metrics and an id per request ([`observe`]),
 //! Basic credentials ([`basic`]), query strings ([`query`]) and the
 //! client's address ([`client`]). Data flows one
 //! way: request -> credential -> [`crate::auth::gate`] -> handler (parses
@@ -17,6 +18,7 @@
 mod basic;
 mod client;
 pub mod docker;
+mod drain;
 mod head_deadline;
 pub mod ionos;
 pub mod limits;
@@ -24,6 +26,7 @@ pub mod listener;
 pub mod observe;
 mod ops;
 mod query;
+pub mod tls;
 
 use std::sync::Arc;
 

@@ -59,45 +59,86 @@ impl Store {
         Ok(())
     }
 
-    /// Rotates one purpose's keys atomically: keys retired by the previous
-    /// rotation are deleted, the current keys retire, the next keys become
-    /// current, and `new_next` is published as the next key.
-    pub async fn rotate_signing_keys(
-        &self,
-        purpose: &str,
-        new_next: &SigningKeyRecord,
-        now: i64,
-    ) -> StoreResult<()> {
+    /// Rotates one purpose's keys in one transaction, if its current key
+    /// was activated at or before `rotation.due`: the current key retires
+    /// (verifying only), the published next key (or `spare` when none is
+    /// published) becomes current, retired keys older than
+    /// `forget_retired_before` are deleted, and `new_next` is published.
+    /// False when the current key was not due (another node rotated first).
+    pub async fn rotate_signing_keys(&self, rotation: &KeyRotation<'_>) -> StoreResult<bool> {
+        let purpose = rotation.purpose;
+        let now = rotation.now;
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM signing_keys WHERE purpose = $1 AND retired_at IS NOT NULL")
-            .bind(purpose)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE signing_keys SET retired_at = $1 WHERE purpose = $2 AND activated_at IS NOT NULL AND retired_at IS NULL",
+        let retired = sqlx::query(
+            "UPDATE signing_keys SET retired_at = $1 WHERE purpose = $2 \
+             AND activated_at IS NOT NULL AND retired_at IS NULL AND activated_at <= $3",
         )
         .bind(now)
         .bind(purpose)
+        .bind(rotation.due)
         .execute(&mut *tx)
-        .await?;
-        sqlx::query(
+        .await?
+        .rows_affected();
+        if retired == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let activated = sqlx::query(
             "UPDATE signing_keys SET activated_at = $1 WHERE purpose = $2 AND activated_at IS NULL",
         )
         .bind(now)
         .bind(purpose)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if activated == 0 {
+            insert_key(&mut tx, rotation.spare, Some(now)).await?;
+        }
         sqlx::query(
-            "INSERT INTO signing_keys (id, purpose, private_key_pem, created_at, activated_at, retired_at) \
-             VALUES ($1, $2, $3, $4, NULL, NULL)",
+            "DELETE FROM signing_keys WHERE purpose = $1 AND retired_at IS NOT NULL AND retired_at < $2",
         )
-        .bind(&new_next.id)
         .bind(purpose)
-        .bind(&new_next.private_key_pem)
-        .bind(new_next.created_at)
+        .bind(rotation.forget_retired_before)
         .execute(&mut *tx)
         .await?;
+        if let Some(next) = rotation.new_next {
+            insert_key(&mut tx, next, None).await?;
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
+}
+
+/// One rotation of one purpose's keys, as [`Store::rotate_signing_keys`] makes it.
+#[derive(Debug)]
+pub struct KeyRotation<'a> {
+    pub purpose: &'a str,
+    pub now: i64,
+    /// Rotate only if the current key was activated at or before this time.
+    pub due: i64,
+    /// Becomes current when no next key is published.
+    pub spare: &'a SigningKeyRecord,
+    /// Published as the next key, for purposes that publish one ahead.
+    pub new_next: Option<&'a SigningKeyRecord>,
+    /// Retired keys retired before this time no longer verify anything live.
+    pub forget_retired_before: i64,
+}
+
+async fn insert_key(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    key: &SigningKeyRecord,
+    activated_at: Option<i64>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO signing_keys (id, purpose, private_key_pem, created_at, activated_at, retired_at) \
+         VALUES ($1, $2, $3, $4, $5, NULL)",
+    )
+    .bind(&key.id)
+    .bind(&key.purpose)
+    .bind(&key.private_key_pem)
+    .bind(key.created_at)
+    .bind(activated_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

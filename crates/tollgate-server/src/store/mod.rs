@@ -8,6 +8,7 @@
 
 mod audit;
 mod auth_tokens;
+mod backup;
 mod columns;
 mod keys;
 mod migrations;
@@ -28,7 +29,8 @@ use sqlx::{AnyPool, Executor};
 
 pub use audit::{ActorKind, AuditEvent, AuditQuery, Outcome};
 pub use auth_tokens::{AuthTokenRecord, BearerLookup};
-pub use keys::SigningKeyRecord;
+pub use backup::Backup;
+pub use keys::{KeyRotation, SigningKeyRecord};
 pub use migrations::SCHEMA_VERSION;
 pub use registries::{RegistryPage, RegistryPatch, RegistryRecord, RegistrySettings};
 pub use registry_tokens::{LoginToken, RegistryTokenRecord, TokenPatch, TokenSettings};
@@ -164,6 +166,7 @@ pub struct PoolUse {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    backend: Backend,
     /// The in-thread read path for hot lookups on an SQLite file.
     reads: Option<std::sync::Arc<sqlite_reads::SqliteReads>>,
     /// Keys of every 1024th token per registry, for deep pages.
@@ -207,6 +210,7 @@ impl Store {
             .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
         let mut store = Store {
             pool,
+            backend,
             reads: None,
             page_marks: Default::default(),
         };

@@ -43,7 +43,7 @@ pub(super) fn prepare(path: &str) -> anyhow::Result<()> {
 }
 
 #[cfg(unix)]
-fn create_private(file: &Path) -> anyhow::Result<()> {
+pub(super) fn create_private(file: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     match std::fs::OpenOptions::new()
         .write(true)
@@ -62,7 +62,7 @@ fn create_private(file: &Path) -> anyhow::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn create_private(_: &Path) -> anyhow::Result<()> {
+pub(super) fn create_private(_: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 

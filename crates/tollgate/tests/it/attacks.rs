@@ -331,7 +331,7 @@ async fn the_embedded_store_is_readable_only_by_its_user() {
     let url = format!("sqlite://{}", file.display());
     let options = ServeOptions {
         umask: Some("022"),
-        log: None,
+        ..Default::default()
     };
     let served = Served::start_with(&url, &options).await;
     let response = reqwest::Client::new()

@@ -15,8 +15,8 @@ async fn no_password_or_token_reaches_a_log_line() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("tollgate.db").display());
     let options = ServeOptions {
-        umask: None,
         log: Some("debug"),
+        ..Default::default()
     };
     let served = Served::start_with(&url, &options).await;
     let base = served.base.clone();

@@ -63,48 +63,46 @@ impl TestApp {
 
     /// Like [`Self::spawn`], serving connections under `limits`.
     pub async fn spawn_with_limits(limits: ConnectionLimits) -> TestApp {
+        Self::spawn_configured(|config| config.limits = limits).await
+    }
+
+    /// Like [`Self::spawn`], with the test's settings changed by `adjust`.
+    pub async fn spawn_configured(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
         let database_url = match std::env::var("TOLLGATE_TEST_POSTGRES") {
             Ok(admin_url) if !admin_url.is_empty() => fresh_postgres_database(&admin_url).await,
             _ => format!("sqlite://{}", dir.path().join("tollgate.db").display()),
         };
-        Self::spawn_on(dir, database_url, DEFAULT_ISSUER, limits).await
+        Self::spawn_on(dir, database_url, adjust).await
     }
 
     /// A service on the database at `database_url` (which the test owns).
     pub async fn spawn_on_database(database_url: String) -> TestApp {
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-        Self::spawn_on(
-            dir,
-            database_url,
-            DEFAULT_ISSUER,
-            ConnectionLimits::default(),
-        )
-        .await
+        Self::spawn_on(dir, database_url, |_| {}).await
     }
 
     /// A second service on the same store, e.g. another node, with its own issuer.
     pub async fn spawn_sibling(&self, issuer: &str) -> TestApp {
-        Self::spawn_on(
-            self._dir.clone(),
-            self.database_url.clone(),
-            issuer,
-            ConnectionLimits::default(),
-        )
-        .await
+        self.spawn_sibling_configured(|config| config.issuer = issuer.into())
+            .await
+    }
+
+    /// A second service on the same store, with settings changed by `adjust`.
+    pub async fn spawn_sibling_configured(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_on(self._dir.clone(), self.database_url.clone(), adjust).await
     }
 
     async fn spawn_on(
         dir: Arc<TempDir>,
         database_url: String,
-        issuer: &str,
-        limits: ConnectionLimits,
+        adjust: impl FnOnce(&mut Config),
     ) -> TestApp {
-        let config = Config {
+        let mut config = Config {
             listen: "127.0.0.1:0".into(),
             database_url: database_url.clone(),
             public_url: None,
-            issuer: issuer.into(),
+            issuer: DEFAULT_ISSUER.into(),
             registry_domain: REGISTRY_DOMAIN.into(),
             locations: vec!["de/fra".into(), "de/txl".into()],
             registry_issuer: REGISTRY_ISSUER.into(),
@@ -114,18 +112,21 @@ impl TestApp {
             audit_retention_days: 90,
             last_use_flush_seconds: 1,
             trusted_proxies: Vec::new(),
-            limits,
+            limits: ConnectionLimits::default(),
             bootstrap: BootstrapAdmin {
                 email: Some(OWNER_EMAIL.into()),
                 password: Some(OWNER_PASSWORD.into()),
                 contract: Some(OWNER_CONTRACT),
             },
+            tls: None,
+            key_rotation_days: 0,
         };
+        adjust(&mut config);
         let clock = Arc::new(ManualClock::starting_now());
         let app = Application::build(config, clock.clone())
             .await
             .expect("service starts");
-        let base = format!("http://{}", app.address());
+        let base = app.public_url().to_owned();
         let store = app.store().clone();
         let passwords = app.passwords();
         let state = app.state();

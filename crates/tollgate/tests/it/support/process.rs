@@ -1,7 +1,7 @@
 //! The real `tollgate serve` binary as a child process: for what only a
 //! process shows (surviving `kill -9`, file modes under a umask, log lines).
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -16,6 +16,8 @@ pub struct ServeOptions<'a> {
     pub umask: Option<&'a str>,
     /// `TOLLGATE_LOG` (default `info`).
     pub log: Option<&'a str>,
+    /// More `serve` arguments.
+    pub args: &'a [&'a str],
 }
 
 /// A `tollgate serve` process on a fixed store; its standard error is kept.
@@ -60,6 +62,7 @@ impl Served {
                 "--database",
                 database_url,
             ])
+            .args(options.args)
             .env("TOLLGATE_ADMIN_EMAIL", OWNER_EMAIL)
             .env("TOLLGATE_ADMIN_PASSWORD", OWNER_PASSWORD)
             .env("TOLLGATE_ADMIN_CONTRACT", OWNER_CONTRACT.to_string())
@@ -94,6 +97,27 @@ impl Served {
     /// Everything the process wrote to standard error so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.stderr.path()).unwrap_or_default()
+    }
+
+    /// SIGTERM, then waits (at most a minute) for the process to exit.
+    pub fn terminate(mut self) -> ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM delivered");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("process status") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tollgate did not exit after SIGTERM: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// SIGKILL: no chance to flush anything.
