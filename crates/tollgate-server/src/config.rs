@@ -47,6 +47,9 @@ pub struct Config {
     pub listen: String,
     /// `sqlite://FILE` or `postgres://...`.
     pub database_url: String,
+    /// The most connections the store's pool opens; the backend's
+    /// default (8 for SQLite, 16 for PostgreSQL) when `None`.
+    pub database_max_connections: Option<u32>,
     /// The base of every `href`; `http://` + the bound address when `None`.
     pub public_url: Option<String>,
     /// The `iss` written into and required of every access token; nodes of
@@ -89,6 +92,7 @@ impl Default for Config {
         Self {
             listen: DEFAULT_LISTEN.to_owned(),
             database_url: DEFAULT_DATABASE_URL.to_owned(),
+            database_max_connections: None,
             public_url: None,
             issuer: DEFAULT_ISSUER.to_owned(),
             registry_domain: DEFAULT_REGISTRY_DOMAIN.to_owned(),

@@ -92,7 +92,8 @@ impl Application {
         );
         check_limits(&config.limits)?;
         let trusted_proxies = trusted_proxies(&config.trusted_proxies)?;
-        let store = Store::connect(&config.database_url).await?;
+        let store =
+            Store::connect_with_pool(&config.database_url, config.database_max_connections).await?;
         let created_admin = Accounts::new(store.clone(), clock.clone())
             .bootstrap_owner(&config.bootstrap)
             .await?;

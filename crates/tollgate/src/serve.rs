@@ -25,6 +25,11 @@ pub struct ServeArgs {
     /// Database URL: sqlite://FILE (embedded) or postgres://USER@HOST/DB.
     #[arg(long, env = "TOLLGATE_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     database: String,
+    /// Most database connections this node opens (default 8 on SQLite,
+    /// 16 on PostgreSQL); on PostgreSQL, all nodes' together must stay
+    /// below the server's max_connections.
+    #[arg(long, env = "TOLLGATE_DATABASE_MAX_CONNECTIONS")]
+    database_max_connections: Option<u32>,
     /// Base URL of every href (default: http:// + the listen address).
     #[arg(long, env = "TOLLGATE_PUBLIC_URL")]
     public_url: Option<String>,
@@ -133,6 +138,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config {
         listen: args.listen,
         database_url: args.database,
+        database_max_connections: args.database_max_connections,
         public_url: args.public_url,
         issuer: args.issuer,
         registry_domain: args.registry_domain,

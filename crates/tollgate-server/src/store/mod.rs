@@ -154,6 +154,19 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// Connections a node's pool opens at most unless told otherwise: one
+    /// SQLite file takes one writer at a time; a PostgreSQL server is
+    /// shared by the nodes, whose pools together must stay below its
+    /// `max_connections`.
+    pub fn default_pool_size(self) -> u32 {
+        match self {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        }
+    }
+}
+
 /// The connection pool's use at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PoolUse {
@@ -177,16 +190,26 @@ impl Store {
     /// Connects to `url` (`sqlite://FILE` or `postgres://...`), creating an
     /// SQLite file if needed, and applies pending migrations.
     pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        Self::connect_with_pool(url, None).await
+    }
+
+    /// Like [`Store::connect`], with at most `max_connections` connections
+    /// open at once ([`Backend::default_pool_size`] when `None`).
+    pub async fn connect_with_pool(
+        url: &str,
+        max_connections: Option<u32>,
+    ) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
         let (backend, url) = normalise_url(url)?;
         if let Some(path) = sqlite_file::path_of(&url) {
             sqlite_file::prepare(path)?;
         }
         let options = AnyConnectOptions::from_str(&url)?;
-        let max_connections = match backend {
-            Backend::Sqlite => 8,
-            Backend::Postgres => 16,
-        };
+        let max_connections = max_connections.unwrap_or(backend.default_pool_size());
+        anyhow::ensure!(
+            max_connections >= 1,
+            "the database pool needs at least one connection"
+        );
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))

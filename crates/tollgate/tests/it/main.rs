@@ -15,6 +15,7 @@ mod hardening;
 mod key_rotation;
 mod lifecycle;
 mod log_hygiene;
+mod multi_node;
 mod operations;
 mod registries;
 mod registry_e2e;

@@ -101,6 +101,7 @@ impl TestApp {
         let mut config = Config {
             listen: "127.0.0.1:0".into(),
             database_url: database_url.clone(),
+            database_max_connections: None,
             public_url: None,
             issuer: DEFAULT_ISSUER.into(),
             registry_domain: REGISTRY_DOMAIN.into(),
