@@ -11,9 +11,12 @@
 //! store to a million Auth API tokens and a million registry tokens and
 //! measures the read paths again. Scenario 7 runs scenarios 1 and 4 again
 //! while a guesser at 127.0.0.2 sends wrong passwords as fast as it can.
+//! With `--postgres URL`, scenarios 1 and 4 run last on a PostgreSQL
+//! store, through one node and through three behind HAProxy.
 //! `--quick` shrinks durations and sizes to a smoke run (CI runs it).
 
 mod load;
+mod postgres;
 mod seed;
 mod server;
 
@@ -107,20 +110,35 @@ impl Bench {
         expected: u16,
         make: MakeRequest,
     ) -> anyhow::Result<()> {
+        let (measured, baseline_rps) = self
+            .between_baselines(self.tollgate.address, expected, make)
+            .await?;
+        self.rows.push(Row {
+            name: name.to_owned(),
+            baseline_rps,
+            measured,
+            rss_mib: self.tollgate.peak_rss_mib(),
+        });
+        Ok(())
+    }
+
+    /// Measures `target` between two runs of the baseline; answers the
+    /// figures and the baseline's mean requests/s around them.
+    async fn between_baselines(
+        &mut self,
+        target: SocketAddr,
+        expected: u16,
+        make: MakeRequest,
+    ) -> anyhow::Result<(Measured, f64)> {
         let before = match self.last_baseline.take() {
             Some(measured) => measured,
             None => self.measure_baseline().await?,
         };
-        let measured = measure(&self.plan, &self.tollgate, expected, make).await?;
+        let measured = measure(&self.plan, target, expected, make).await?;
         let after = self.measure_baseline().await?;
-        self.rows.push(Row {
-            name: name.to_owned(),
-            baseline_rps: (before.rps() + after.rps()) / 2.0,
-            measured,
-            rss_mib: self.tollgate.peak_rss_mib(),
-        });
+        let baseline_rps = (before.rps() + after.rps()) / 2.0;
         self.last_baseline = Some(after);
-        Ok(())
+        Ok((measured, baseline_rps))
     }
 
     /// Measures a scenario while a guesser at another loopback address
@@ -157,7 +175,7 @@ impl Bench {
     async fn measure_baseline(&self) -> anyhow::Result<Measured> {
         measure(
             &self.plan,
-            &self.baseline,
+            self.baseline.address,
             200,
             self.baseline_request.clone(),
         )
@@ -314,7 +332,18 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?;
 
+    let postgres_note = match postgres::server_url() {
+        Some(admin_url) => {
+            postgres_scenarios(&mut bench, &bin, &admin_url, now).await?;
+            None
+        }
+        None => Some("PostgreSQL scenarios skipped: name a server with --postgres URL"),
+    };
+
     print_table(&bench.plan, &bench.rows);
+    if let Some(note) = postgres_note {
+        println!("{note}");
+    }
     print_attack(&bench.rows, &[&attacked_bearer, &attacked_login]);
     let disk: u64 = ["", "-wal", "-shm"]
         .iter()
@@ -337,29 +366,82 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Scenarios 1 and 4 on a PostgreSQL store: through one node, then
+/// through three nodes behind HAProxy (when it is installed).
+async fn postgres_scenarios(
+    bench: &mut Bench,
+    bin: &std::path::Path,
+    admin_url: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    let database = postgres::Database::create(admin_url).await?;
+    let seeded = seed::base(&database.store().await?, now).await?;
+    let mut nodes = postgres::start_nodes(bin, &database.url, 1).await?;
+    let client = Client {
+        address: nodes[0].address,
+    };
+    let (bearer, token_id) = client.generate_token().await?;
+    let reader = format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", seed::READER, seeded.reader_password))
+    );
+    let read = simple_get(
+        &format!("/auth/v1/tokens/{token_id}"),
+        format!("Bearer {bearer}"),
+    );
+    let login = simple_get(
+        "/registry/token?service=bench.cr.localhost&scope=repository:team/app:pull",
+        reader,
+    );
+    bench.store_grew();
+    let dir = tempfile::tempdir()?;
+    let mut setups = vec![false];
+    if postgres::haproxy_installed() {
+        setups.push(true);
+    } else {
+        println!("three nodes behind HAProxy skipped: haproxy is not installed");
+    }
+    for behind_haproxy in setups {
+        let (setup, proxy) = if behind_haproxy {
+            nodes.extend(postgres::start_nodes(bin, &database.url, 2).await?);
+            let all: Vec<&Process> = nodes.iter().collect();
+            let proxy = postgres::start_haproxy(&all, dir.path()).await?;
+            ("3 nodes behind HAProxy", Some(proxy))
+        } else {
+            ("1 node", None)
+        };
+        let target = proxy.as_ref().map_or(nodes[0].address, |p| p.address);
+        for (scenario, make) in [("1", read.clone()), ("4", login.clone())] {
+            let (measured, baseline_rps) = bench.between_baselines(target, 200, make).await?;
+            let all: Vec<&Process> = nodes.iter().collect();
+            bench.rows.push(Row {
+                name: format!("{scenario} on PostgreSQL, {setup}"),
+                measured,
+                baseline_rps,
+                rss_mib: server::total_peak_rss_mib(&all),
+            });
+        }
+    }
+    drop(nodes);
+    database.drop_now().await
+}
+
 async fn measure(
     plan: &Plan,
-    server: &Process,
+    target: SocketAddr,
     expected: u16,
     make: MakeRequest,
 ) -> anyhow::Result<Measured> {
     // A short warm-up fills connection pools and caches, then the measured run.
     load::run(
-        server.address,
+        target,
         plan.concurrency,
         plan.duration / 5,
         expected,
         make.clone(),
     )
     .await?;
-    load::run(
-        server.address,
-        plan.concurrency,
-        plan.duration,
-        expected,
-        make,
-    )
-    .await
+    load::run(target, plan.concurrency, plan.duration, expected, make).await
 }
 
 /// A body-less GET with an `Authorization` header.

@@ -25,6 +25,11 @@ impl Process {
     }
 }
 
+/// The peak resident set sizes of `processes`, added up, in MiB.
+pub fn total_peak_rss_mib(processes: &[&Process]) -> f64 {
+    processes.iter().map(|p| p.peak_rss_mib()).sum()
+}
+
 fn status_field(pid: u32, field: &str) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -79,6 +84,15 @@ pub fn free_address() -> anyhow::Result<SocketAddr> {
 
 /// Starts `tollgate serve` on `database` and waits for `/healthz`.
 pub async fn start_tollgate(bin: &Path, database: &str) -> anyhow::Result<Process> {
+    start_tollgate_with(bin, database, &[]).await
+}
+
+/// Like [`start_tollgate`], with more `serve` arguments.
+pub async fn start_tollgate_with(
+    bin: &Path,
+    database: &str,
+    args: &[&str],
+) -> anyhow::Result<Process> {
     let address = free_address()?;
     let child = Command::new(bin.join("tollgate"))
         .args([
@@ -88,11 +102,18 @@ pub async fn start_tollgate(bin: &Path, database: &str) -> anyhow::Result<Proces
             "--database",
             database,
         ])
+        .args(args)
         .env("TOLLGATE_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()?;
     let process = Process { child, address };
+    wait_healthy(address).await?;
+    Ok(process)
+}
+
+/// Waits until `/healthz` at `address` answers 200 (through a proxy, too).
+pub async fn wait_healthy(address: SocketAddr) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(mut stream) = tokio::net::TcpStream::connect(address).await {
@@ -103,7 +124,7 @@ pub async fn start_tollgate(bin: &Path, database: &str) -> anyhow::Result<Proces
                 let mut answer = Vec::new();
                 let _ = stream.read_to_end(&mut answer).await;
                 if answer.starts_with(b"HTTP/1.1 200") {
-                    return Ok(process);
+                    return Ok(());
                 }
             }
         }
