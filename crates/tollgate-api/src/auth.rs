@@ -148,6 +148,17 @@ pub enum Criteria {
     Current,
 }
 
+impl Criteria {
+    /// The value of the `criteria` query parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "ALL",
+            Self::Expired => "EXPIRED",
+            Self::Current => "CURRENT",
+        }
+    }
+}
+
 impl FromStr for Criteria {
     type Err = ParseError;
 

@@ -1,12 +1,15 @@
-//! `tollgate`: serve the APIs, or administer the store directly.
+//! `tollgate`: serve the APIs, administer the store directly, or use the
+//! APIs from a terminal.
 //!
 //! This file only parses the command line and hands over: `serve` to the
-//! [`serve`] module, `admin` to the [`admin`] module.
+//! [`serve`] module, `admin` to the [`admin`] module, the client commands
+//! (`login`, `logout`, `token`, `registry`) to the [`client`] module.
 
 mod admin;
+mod client;
 mod serve;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// mimalloc: the request paths allocate many small, short-lived values on
 /// several threads, where it is faster than glibc's malloc and returns
@@ -34,6 +37,25 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// Log in: generate an access token with your password and keep it.
+    Login(client::LoginArgs),
+    /// Log out: revoke the kept access token and forget it.
+    Logout(client::LogoutArgs),
+    /// Access tokens (Auth API): generate, list, get, delete.
+    Token {
+        #[command(subcommand)]
+        command: client::TokenCommand,
+    },
+    /// Container registries and their tokens.
+    Registry {
+        #[command(subcommand)]
+        command: client::RegistryCommand,
+    },
+    /// Print shell completions.
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -55,13 +77,40 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(*args).await,
             Command::Admin { command } => admin::run(command).await,
+            Command::Login(args) => client::login(args).await,
+            Command::Logout(args) => client::logout(args).await,
+            Command::Token { command } => client::token(command).await,
+            Command::Registry { command } => client::registry(command).await,
+            Command::Completion { shell } => {
+                clap_complete::generate(
+                    shell,
+                    &mut Cli::command(),
+                    "tollgate",
+                    &mut std::io::stdout(),
+                );
+                Ok(())
+            }
         }
     });
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tollgate: {e:#}");
-            std::process::ExitCode::FAILURE
+            if is_usage_error(&e) {
+                std::process::ExitCode::from(2)
+            } else {
+                std::process::ExitCode::FAILURE
+            }
         }
     }
+}
+
+/// A mistake in how a command was called (exit code 2, as clap's own
+/// usage errors), rather than a refused request (exit code 1).
+fn is_usage_error(error: &anyhow::Error) -> bool {
+    error.downcast_ref::<client::UsageError>().is_some()
+        || matches!(
+            error.downcast_ref::<tollgate_client::Error>(),
+            Some(tollgate_client::Error::Usage(_))
+        )
 }
