@@ -104,6 +104,8 @@ fn take_the_backlog(listener: TcpListener, connections: &Connections) {
 /// Every open connection, under the caps, and how each is served.
 struct Connections {
     router: Router,
+    /// `router` with the body size limit, for requests that carry a body.
+    router_for_bodies: Router,
     limits: ConnectionLimits,
     tls: Option<TlsAcceptor>,
     http: http1::Builder,
@@ -119,6 +121,7 @@ impl Connections {
         // The header read timeout is kept by `HeadDeadlineIo`, not by hyper.
         http.max_header_size(HEADER_BYTES_READ_AT_MOST.max(limits.max_header_bytes + 1024));
         Self {
+            router_for_bodies: super::with_body_limit(router.clone()),
             router,
             limits,
             tls,
@@ -141,6 +144,7 @@ impl Connections {
         let clock = HeadClock::started_now();
         let service = PerRequest {
             router: self.router.clone(),
+            router_for_bodies: self.router_for_bodies.clone(),
             peer,
             limits: self.limits,
             turned_away: admission.turned_away,
@@ -251,6 +255,7 @@ async fn accept_failed(error: std::io::Error) {
 #[derive(Clone)]
 struct PerRequest {
     router: Router,
+    router_for_bodies: Router,
     peer: SocketAddr,
     limits: ConnectionLimits,
     turned_away: bool,
@@ -297,12 +302,13 @@ impl hyper::service::Service<hyper::Request<Incoming>> for PerRequest {
             ));
         }
         request.extensions_mut().insert(ConnectInfo(self.peer));
-        let mut router = self.router.clone();
         let answer = if http_body::Body::is_end_stream(request.body()) {
-            router.call(request)
+            self.router.clone().call(request)
         } else {
             let timeout = self.limits.body_read_timeout;
-            router.call(request.map(|body| DeadlineBody::new(body, timeout)))
+            self.router_for_bodies
+                .clone()
+                .call(request.map(|body| DeadlineBody::new(body, timeout)))
         };
         self.drain
             .watch(Answering::new(Either::Right(answer), self.clock.clone()))

@@ -115,6 +115,13 @@ fn clip_path(path: &str) -> String {
     path.chars().take(200).collect()
 }
 
+/// `router` for requests that carry a body: the extractors read at most
+/// [`BODY_LIMIT_BYTES`] of it. Requests without a body are routed without
+/// this layer, which costs the hot paths (all `GET`s) a request extension.
+pub fn with_body_limit(router: Router) -> Router {
+    router.layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+}
+
 /// The complete application router.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -123,9 +130,5 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(docker::routes())
         .fallback(ionos::unknown_route)
         .with_state(state.clone())
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(axum::middleware::from_fn_with_state(
-            state.metrics.clone(),
-            observe::observe,
-        ))
+        .layer(observe::ObserveLayer::new(state.metrics.clone()))
 }

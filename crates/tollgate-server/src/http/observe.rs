@@ -8,13 +8,17 @@
 //! request through; otherwise a new random one.
 
 use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
-use axum::middleware::Next;
 use axum::response::Response;
+use tower::{Layer, Service};
 
 use crate::ops::metrics::{Metrics, UNMATCHED_ROUTE};
 
@@ -24,46 +28,115 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The longest client-chosen request id kept.
 const MAX_REQUEST_ID_BYTES: usize = 128;
 
-/// Logs and counts the request once it is answered, and hands its id back;
-/// a request whose client went away before the answer is logged too, as
-/// `aborted`.
-pub async fn observe(
-    State(metrics): State<Arc<Metrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let request_id = request_id(request.headers());
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let mut line = RequestLine {
-        started: Instant::now(),
-        method: request.method().clone(),
-        uri: request.uri().clone(),
-        request_id,
-        answered: false,
-    };
-    let mut response = next.run(request).await;
-    line.answered = true;
-    let took = line.started.elapsed();
-    let status = response.status().as_u16();
-    metrics.answered(
-        route.as_ref().map_or(UNMATCHED_ROUTE, MatchedPath::as_str),
-        &line.method,
-        status,
-        took,
-    );
-    tracing::info!(
-        target: "tollgate::http",
-        request_id = line.id(),
-        "{} {} {} {:.3}ms",
-        line.method,
-        line.uri.path(),
-        status,
-        took.as_secs_f64() * 1000.0
-    );
-    response
-        .headers_mut()
-        .insert(REQUEST_ID.clone(), line.request_id.clone());
-    response
+/// The layer that observes every request routed (the outermost one).
+#[derive(Clone)]
+pub struct ObserveLayer {
+    metrics: Arc<Metrics>,
+}
+
+impl ObserveLayer {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self { metrics }
+    }
+}
+
+impl<S> Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Observe<S> {
+        Observe {
+            inner,
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+/// A route's service, observed. A hand-written service rather than
+/// `middleware::from_fn`, which boxes every request's future and runs the
+/// route through a `Next` of its own: on the hot paths that was 1,000
+/// instructions a request.
+#[derive(Clone)]
+pub struct Observe<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+}
+
+impl<S> Service<Request> for Observe<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Observed<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let line = RequestLine {
+            started: Instant::now(),
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            request_id: request_id(request.headers()),
+            answered: false,
+        };
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        Observed {
+            answer: self.inner.call(request),
+            line,
+            route,
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request being answered, logged and counted when it is.
+    pub struct Observed<F> {
+        #[pin]
+        answer: F,
+        line: RequestLine,
+        route: Option<MatchedPath>,
+        metrics: Arc<Metrics>,
+    }
+}
+
+impl<F> Future for Observed<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Ok(mut response) = ready!(this.answer.poll(cx));
+        let line = this.line;
+        line.answered = true;
+        let took = line.started.elapsed();
+        let status = response.status().as_u16();
+        this.metrics.answered(
+            this.route
+                .as_ref()
+                .map_or(UNMATCHED_ROUTE, MatchedPath::as_str),
+            &line.method,
+            status,
+            took,
+        );
+        tracing::info!(
+            target: "tollgate::http",
+            request_id = line.id(),
+            "{} {} {} {:.3}ms",
+            line.method,
+            line.uri.path(),
+            status,
+            took.as_secs_f64() * 1000.0
+        );
+        response
+            .headers_mut()
+            .insert(REQUEST_ID.clone(), line.request_id.clone());
+        Poll::Ready(Ok(response))
+    }
 }
 
 /// The request's id: the client's `X-Request-Id` if usable, else a new one.

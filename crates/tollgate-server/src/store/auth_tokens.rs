@@ -7,7 +7,7 @@ use tollgate_api::account::{AuthTokenId, Email, UserId};
 use tollgate_api::auth::ContractNumber;
 
 use super::audit::{AuditEvent, insert_events};
-use super::columns::{Columns, contract, parsed};
+use super::columns::{Columns, contract};
 use super::query::{FromRow, Param, bind};
 use super::token_uses::LastUse;
 use super::{Membership, Store, StoreResult};
@@ -223,7 +223,7 @@ impl FromRow for BearerLookup {
         Ok(BearerLookup {
             token,
             membership,
-            email: parsed("email", Email::parse_owned(email))?,
+            email: Email::stored(email),
         })
     }
 }

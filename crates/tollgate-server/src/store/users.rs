@@ -202,7 +202,7 @@ impl FromRow for UserRecord {
         let email: String = row.get("email")?;
         Ok(UserRecord {
             id: UserId::from(id),
-            email: parsed("email", Email::parse_owned(email))?,
+            email: Email::stored(email),
             password_hash: row.get("password_hash")?,
         })
     }
