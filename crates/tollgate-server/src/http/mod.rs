@@ -71,16 +71,31 @@ pub struct AppState {
     pub audit: Arc<crate::audit::AuditTrail>,
 }
 
-/// The status of an error answer the framework made itself (a 4xx or 5xx
-/// without a JSON body: a 405, a 413), which a surface gives its own body.
-fn framework_error(response: &axum::response::Response) -> Option<axum::http::StatusCode> {
+/// Gives an answer the framework made itself (a 4xx/5xx without a JSON
+/// body: a rejection, a 405, a 413) the error body of the surface `path`
+/// belongs to; every other answer passes as it is. Called once per
+/// request, by [`observe`], rather than by a layer per surface.
+pub(crate) fn complete_framework_error(
+    path: &str,
+    response: axum::response::Response,
+) -> axum::response::Response {
     let status = response.status();
+    if status.as_u16() < 400 {
+        return response;
+    }
     let is_json = response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    (status.as_u16() >= 400 && !is_json).then_some(status)
+    if is_json {
+        return response;
+    }
+    if docker::serves(path) {
+        docker::complete_error(status)
+    } else {
+        ionos::complete_error(status, path)
+    }
 }
 
 /// The headers an error answer needs by its status: the `challenge` with a

@@ -110,8 +110,9 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let Ok(mut response) = ready!(this.answer.poll(cx));
+        let Ok(response) = ready!(this.answer.poll(cx));
         let line = this.line;
+        let mut response = super::complete_framework_error(line.uri.path(), response);
         line.answered = true;
         let took = line.started.elapsed();
         let status = response.status().as_u16();
@@ -160,10 +161,13 @@ fn generated_id() -> HeaderValue {
     }
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let (high, low) = STATE.with(|state| (splitmix64(state), splitmix64(state)));
-    let bits = (u128::from(high) << 64) | u128::from(low);
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&high.to_be_bytes());
+    bytes[8..].copy_from_slice(&low.to_be_bytes());
     let mut id = [0u8; 32];
-    for (i, digit) in id.iter_mut().enumerate() {
-        *digit = HEX[((bits >> (124 - 4 * i)) & 0xf) as usize];
+    for (pair, byte) in id.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[usize::from(byte >> 4)];
+        pair[1] = HEX[usize::from(byte & 0xf)];
     }
     HeaderValue::from_bytes(&id).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }

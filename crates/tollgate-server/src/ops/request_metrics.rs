@@ -9,7 +9,7 @@
 //! shards and encodes them as a prometheus-client [`Collector`].
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -42,7 +42,18 @@ pub struct RequestMetrics {
 /// What one thread recorded: by route template, then by method.
 #[derive(Debug, Default)]
 struct Shard {
-    routes: Mutex<HashMap<String, [MethodStats; METHODS], foldhash::fast::RandomState>>,
+    routes: Mutex<Vec<RouteStats>>,
+}
+
+/// One route template's statistics. A route is found by the address of
+/// its text first (axum keeps one per route, so a pointer comparison
+/// finds it without hashing the text), then by the text itself, so the
+/// list never holds a template twice.
+#[derive(Debug)]
+struct RouteStats {
+    at: usize,
+    route: String,
+    methods: [MethodStats; METHODS],
 }
 
 const METHODS: usize = 7;
@@ -123,11 +134,20 @@ impl RequestMetrics {
         };
         let shard = self.shard();
         let mut routes = locked(&shard.routes);
-        if let Some(methods) = routes.get_mut(route) {
-            record(methods);
-        } else {
-            record(routes.entry(route.to_owned()).or_default());
-        }
+        let at = route.as_ptr() as usize;
+        let found = routes
+            .iter()
+            .position(|r| r.at == at)
+            .or_else(|| routes.iter().position(|r| r.route == route));
+        let index = found.unwrap_or_else(|| {
+            routes.push(RouteStats {
+                at,
+                route: route.to_owned(),
+                methods: Default::default(),
+            });
+            routes.len() - 1
+        });
+        record(&mut routes[index].methods);
     }
 
     /// This thread's shard, made and registered on its first request.
@@ -148,10 +168,13 @@ impl RequestMetrics {
     fn totals(&self) -> BTreeMap<(String, usize), MethodStats> {
         let mut totals: BTreeMap<(String, usize), MethodStats> = BTreeMap::new();
         for shard in locked(&self.shards).iter() {
-            for (route, methods) in locked(&shard.routes).iter() {
-                for (slot, stats) in methods.iter().enumerate() {
+            for route in locked(&shard.routes).iter() {
+                for (slot, stats) in route.methods.iter().enumerate() {
                     if !stats.by_status.is_empty() {
-                        totals.entry((route.clone(), slot)).or_default().add(stats);
+                        totals
+                            .entry((route.route.clone(), slot))
+                            .or_default()
+                            .add(stats);
                     }
                 }
             }

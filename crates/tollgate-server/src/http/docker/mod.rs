@@ -19,11 +19,11 @@ use tower_http::catch_panic::CatchPanicLayer;
 use super::AppState;
 use super::limits::Overrun;
 
-/// The routes of the token service, with its own error rendering.
+/// The routes of the token service, with its own error rendering for
+/// panics (other framework answers get it from
+/// [`super::complete_framework_error`]).
 pub fn routes() -> Router<Arc<AppState>> {
-    token::routes()
-        .layer(CatchPanicLayer::custom(panic_to_500))
-        .layer(axum::middleware::map_response(complete_errors))
+    token::routes().layer(CatchPanicLayer::custom(panic_to_500))
 }
 
 /// Whether `path` is this surface's: everything under `/registry/`.
@@ -112,12 +112,9 @@ impl IntoResponse for TokenError {
     }
 }
 
-/// Gives every 4xx/5xx the framework answered without a JSON body (a 405,
+/// Gives a 4xx/5xx the framework answered without a JSON body (a 405,
 /// a 413) Docker's error format.
-async fn complete_errors(response: Response) -> Response {
-    let Some(status) = super::framework_error(&response) else {
-        return response;
-    };
+pub(crate) fn complete_error(status: StatusCode) -> Response {
     let error = match status {
         StatusCode::METHOD_NOT_ALLOWED => TokenError::new(
             status,

@@ -39,12 +39,12 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 /// Gives `router` this surface's error rendering: a 405 names the method,
-/// framework answers and panics get the IONOS body.
+/// panics get the IONOS body (other framework answers get it from
+/// [`super::complete_framework_error`]).
 pub fn surface(router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
     router
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_to_500))
-        .layer(axum::middleware::map_response(complete_errors))
 }
 
 /// Any path no surface serves.
@@ -66,20 +66,11 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     )
 }
 
-/// Gives every 4xx/5xx without a JSON body (framework rejections such as a
-/// body over the size limit) the IONOS error body.
-async fn complete_errors(response: Response) -> Response {
-    let Some(status) = super::framework_error(&response) else {
-        return response;
-    };
+/// Gives a 4xx/5xx the framework answered without a JSON body (a body
+/// over the size limit, a wrong media type) the IONOS error body.
+pub(crate) fn complete_error(status: StatusCode, path: &str) -> Response {
     if status.is_server_error() {
-        let body = axum::body::to_bytes(response.into_body(), 4096)
-            .await
-            .unwrap_or_default();
-        tracing::error!(
-            "{status} from the framework: {}",
-            String::from_utf8_lossy(&body)
-        );
+        tracing::error!("{status} from the framework on {}", super::clip_path(path));
     }
     let (code, message) = match status {
         StatusCode::PAYLOAD_TOO_LARGE => (
