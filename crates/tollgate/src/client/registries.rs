@@ -152,12 +152,8 @@ impl Which {
     }
 }
 
-/// The id of the registry `which` names.
-pub async fn registry_id(client: &Client, which: &Which) -> anyhow::Result<String> {
-    Ok(resolve(client, which).await?.id)
-}
-
-async fn resolve(client: &Client, which: &Which) -> anyhow::Result<RegistryResponse> {
+/// The registry `which` names.
+pub async fn resolve(client: &Client, which: &Which) -> anyhow::Result<RegistryResponse> {
     match (&which.id, &which.name) {
         (Some(id), _) => Ok(client.registries_find_by_id(id).await?),
         (None, Some(name)) => {

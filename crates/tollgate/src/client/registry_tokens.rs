@@ -4,12 +4,12 @@
 use clap::Subcommand;
 use futures_util::TryStreamExt;
 use tollgate_api::registry::{
-    PatchTokenInput, PostTokenInput, PostTokenProperties, Scope, TokenResponse,
+    PatchTokenInput, PostTokenInput, PostTokenProperties, RegistryResponse, Scope, TokenResponse,
 };
 use tollgate_client::Client;
 
 use super::output::{self, Output, Table};
-use super::registries::{Which, registry_id};
+use super::registries::{self, Which};
 use super::{Globals, UsageError, usage, when};
 
 #[derive(Subcommand, Debug)]
@@ -148,8 +148,8 @@ fn parse_scope(raw: &str) -> Result<Scope, UsageError> {
 }
 
 impl InRegistry {
-    /// The registry's id: `--registry` as an id when it is one, else by name.
-    async fn id(&self, client: &Client) -> anyhow::Result<String> {
+    /// The registry: `--registry` as an id when it is one, else by name.
+    async fn find(&self, client: &Client) -> anyhow::Result<RegistryResponse> {
         let given = &self.registry;
         let is_uuid = given.len() == 36 && given.chars().filter(|c| *c == '-').count() == 4;
         let which = if is_uuid {
@@ -157,7 +157,12 @@ impl InRegistry {
         } else {
             Which::by_name(given)
         };
-        registry_id(client, &which).await
+        registries::resolve(client, &which).await
+    }
+
+    /// The registry's id.
+    async fn id(&self, client: &Client) -> anyhow::Result<String> {
+        Ok(self.find(client).await?.id)
     }
 }
 
@@ -240,17 +245,13 @@ pub async fn run(command: RegistryTokenCommand) -> anyhow::Result<()> {
                     status: settings.status.clone(),
                 },
             };
-            let registry_id = registry.id(&client).await?;
-            let created = client.registries_tokens_post(&registry_id, &input).await?;
+            let registry = registry.find(&client).await?;
+            let created = client.registries_tokens_post(&registry.id, &input).await?;
             if globals.output == Output::Json {
                 return output::json(&created);
             }
             show(std::slice::from_ref(&created));
-            let hostname = client
-                .registries_find_by_id(&registry_id)
-                .await
-                .map(|r| r.properties.hostname)
-                .unwrap_or_else(|_| "REGISTRY-HOST".into());
+            let hostname = &registry.properties.hostname;
             println!();
             println!("Password: {}", created.properties.credentials.password);
             println!(
