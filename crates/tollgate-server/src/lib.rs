@@ -43,6 +43,7 @@ use tollgate_api::registry_rules::Subnet;
 use crate::audit::{AuditTrail, RefusalWriter};
 use crate::auth::access_tokens::AccessTokens;
 use crate::auth::accounts::{Accounts, CreatedAdmin};
+use crate::auth::console_sessions::ConsoleSessions;
 use crate::auth::gate::{Authenticator, GateParts};
 use crate::auth::last_use::LastUse;
 use crate::auth::passwords::PasswordCheck;
@@ -169,11 +170,13 @@ impl Application {
             access_tokens,
             health: Health::new(store.clone()),
             metrics,
-            clock,
-            public_url,
+            clock: clock.clone(),
+            public_url: public_url.clone(),
             registry_domain,
             trusted_proxies,
             audit,
+            console_sessions: ConsoleSessions::new(store.clone(), clock.clone()),
+            secure_cookies: public_url.starts_with("https://"),
         });
         Ok(Application {
             listener,

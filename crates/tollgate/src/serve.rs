@@ -199,6 +199,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         app.address(),
         app.public_url()
     );
+    println!(
+        "Tollgate console: {}{}",
+        app.public_url(),
+        tollgate_server::http::console::CONSOLE_PATH
+    );
     app.run_until(shutdown_signal()).await;
     tracing::info!("tollgate stopped");
     Ok(())
@@ -219,7 +224,7 @@ fn announce_admin(admin: &CreatedAdmin, public_url: &str) {
     }
     println!("  contract: {}", admin.contract);
     println!(
-        "Try: curl -u '{}:PASSWORD' {public_url}/auth/v1/tokens/generate",
+        "Sign in to the console at {public_url}/console/, or try: curl -u '{}:PASSWORD' {public_url}/auth/v1/tokens/generate",
         admin.email
     );
     println!("================================================================");

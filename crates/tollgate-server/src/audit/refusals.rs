@@ -34,6 +34,8 @@ pub enum RefusedSubject {
     Account { email: String },
     /// An access token (Bearer).
     AccessToken,
+    /// A web console session's cookie.
+    ConsoleSession,
     /// A registry token, by the registry and the name presented.
     RegistryToken { registry: String, name: String },
 }
@@ -174,6 +176,14 @@ impl RefusalWriter {
                     ActorKind::Anonymous,
                     "(access token)",
                     ("auth_token", None),
+                )]
+            }
+            RefusedSubject::ConsoleSession => {
+                vec![event(
+                    None,
+                    ActorKind::Anonymous,
+                    "(console session)",
+                    ("console_session", None),
                 )]
             }
             RefusedSubject::RegistryToken { registry, name } => {

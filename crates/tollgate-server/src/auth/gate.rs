@@ -1,7 +1,8 @@
 //! The one gate every credential passes through.
 //!
-//! Five kinds of login reach the service: an account's e-mail and password
-//! (Basic) and an access token (Bearer) on the IONOS APIs; a registry
+//! Six kinds of login reach the service: an account's e-mail and password
+//! (Basic), an access token (Bearer) and a web console session's cookie on
+//! the IONOS APIs; a registry
 //! token's name and password on `/registry/token`, as Docker's Basic `GET`
 //! or the OAuth2 password form; and a refresh token. Each is a
 //! [`Credential`], and [`Authenticator::authenticate`] is the only way to
@@ -21,6 +22,7 @@ use tollgate_api::account::Email;
 use tollgate_api::auth::ContractNumber;
 
 use super::access_tokens::{AccessTokens, BearerError};
+use super::console_sessions::{self, SessionRefusal};
 use super::last_use::LastUse;
 use super::member::{AuthMethod, Member};
 use super::passwords::PasswordCheck;
@@ -46,15 +48,18 @@ pub enum LoginKind {
     RegistryPassword,
     /// A refresh token, the OAuth2 `POST` form.
     RegistryRefresh,
+    /// A web console session's cookie on the IONOS APIs.
+    ConsoleSession,
 }
 
 impl LoginKind {
-    pub const ALL: [LoginKind; 5] = [
+    pub const ALL: [LoginKind; 6] = [
         LoginKind::Basic,
         LoginKind::Bearer,
         LoginKind::RegistryBasic,
         LoginKind::RegistryPassword,
         LoginKind::RegistryRefresh,
+        LoginKind::ConsoleSession,
     ];
 
     fn index(self) -> usize {
@@ -69,6 +74,7 @@ impl LoginKind {
             LoginKind::RegistryBasic => "registry_basic",
             LoginKind::RegistryPassword => "registry_password",
             LoginKind::RegistryRefresh => "registry_refresh",
+            LoginKind::ConsoleSession => "console_session",
         }
     }
 }
@@ -217,6 +223,8 @@ pub enum MemberRefusal {
         issued_for: ContractNumber,
         requested: ContractNumber,
     },
+    /// The console session ended, was signed out, or never was.
+    SessionEnded,
     /// Too many wrong passwords: not checked, try again later.
     Throttled(RetryAfter),
     Store(StoreError),
@@ -240,6 +248,7 @@ impl MemberRefusal {
             MemberRefusal::NotAMember(_) => "not a member of the contract named",
             MemberRefusal::NoContract => "a member of no contract",
             MemberRefusal::TokenForAnotherContract { .. } => "access token of another contract",
+            MemberRefusal::SessionEnded => "console session ended or unknown",
             MemberRefusal::ContractRequired(_)
             | MemberRefusal::Throttled(_)
             | MemberRefusal::Token(BearerError::Store(_))
@@ -401,6 +410,62 @@ impl Credential for AccessToken<'_> {
             membership: lookup.membership,
             method: AuthMethod::Bearer {
                 token: lookup.token,
+            },
+            address: client,
+        })
+    }
+}
+
+/// The secret a web console session's cookie holds.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsoleSession<'a> {
+    pub secret: &'a str,
+}
+
+impl Credential for ConsoleSession<'_> {
+    type Proof = Member;
+    type Refusal = MemberRefusal;
+
+    fn kind(&self) -> LoginKind {
+        LoginKind::ConsoleSession
+    }
+
+    fn guessable(&self) -> Option<Guessable<'_>> {
+        None
+    }
+
+    fn claimed(&self, _: &Authenticator) -> RefusedSubject {
+        RefusedSubject::ConsoleSession
+    }
+
+    fn throttled(retry: RetryAfter) -> MemberRefusal {
+        MemberRefusal::Throttled(retry)
+    }
+
+    fn reason(refusal: &MemberRefusal) -> Option<&'static str> {
+        refusal.reason()
+    }
+
+    fn wrong_guess(_: &MemberRefusal) -> bool {
+        false
+    }
+
+    fn used(_: &Member, _: &LastUse, _: IpAddr) {}
+
+    async fn verify(&self, gate: &Authenticator, client: IpAddr) -> Result<Member, MemberRefusal> {
+        let found =
+            console_sessions::authenticate(&gate.parts.store, self.secret, gate.parts.clock.now())
+                .await
+                .map_err(|refusal| match refusal {
+                    SessionRefusal::Ended => MemberRefusal::SessionEnded,
+                    SessionRefusal::Store(e) => MemberRefusal::Store(e),
+                })?;
+        Ok(Member {
+            user_id: found.session.user_id.clone(),
+            email: found.email,
+            membership: found.membership,
+            method: AuthMethod::Console {
+                session: found.session,
             },
             address: client,
         })

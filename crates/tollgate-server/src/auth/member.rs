@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use tollgate_api::account::{Email, Privilege, Role, UserId};
 use tollgate_api::auth::ContractNumber;
 
-use crate::store::{AuthTokenRecord, Change, Membership};
+use crate::store::{AuthTokenRecord, Change, ConsoleSessionRecord, Membership};
 
 /// An authenticated account acting within one contract.
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub enum AuthMethod {
     Basic,
     /// An access token, as stored.
     Bearer { token: AuthTokenRecord },
+    /// A web console session (its cookie), as stored.
+    Console { session: ConsoleSessionRecord },
 }
 
 impl Member {
@@ -56,7 +58,7 @@ impl Member {
     pub fn bearer_token(&self) -> Option<&AuthTokenRecord> {
         match &self.method {
             AuthMethod::Bearer { token } => Some(token),
-            AuthMethod::Basic => None,
+            AuthMethod::Basic | AuthMethod::Console { .. } => None,
         }
     }
 }

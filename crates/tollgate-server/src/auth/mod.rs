@@ -2,6 +2,7 @@
 //! access tokens, and the one gate every credential passes through.
 //!
 //! - [`gate`]: the [`gate::Authenticator`], which every login of every kind goes through;
+//! - [`console_sessions`]: the web console's sign-in sessions and their CSRF tokens;
 //! - [`accounts`]: the [`accounts::Accounts`] service (and the first owner);
 //! - [`tokens`]: the Auth API's [`tokens::AuthTokens`] service;
 //! - [`access_tokens`]: what an access token is and when it is accepted;
@@ -11,6 +12,7 @@
 
 pub mod access_tokens;
 pub mod accounts;
+pub mod console_sessions;
 pub mod gate;
 pub mod last_use;
 mod member;

@@ -4,7 +4,8 @@
 //!   (`/containerregistries`); every error carries the IONOS error body;
 //! - [`docker`]: the registry token service (`/registry/token`,
 //!   `/registry/certs.pem`); errors in Docker's format;
-//! - [`ops`]: health and published keys, for operators and verifiers.
+//! - [`ops`]: health and published keys, for operators and verifiers;
+//! - [`console`]: the web console's pages and session (errors as the IONOS APIs').
 //!
 //! Shared by all: the listener, which serves connections under the
 //! [`limits`] ([`listener`]), over HTTPS with a certificate re-read when
@@ -17,6 +18,7 @@
 
 mod basic;
 mod client;
+pub mod console;
 pub mod docker;
 mod drain;
 mod head_deadline;
@@ -34,6 +36,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
 use crate::auth::access_tokens::AccessTokens;
+use crate::auth::console_sessions::ConsoleSessions;
 use crate::auth::gate::Authenticator;
 use crate::auth::tokens::AuthTokens;
 use crate::clock::Clock;
@@ -69,6 +72,10 @@ pub struct AppState {
     pub trusted_proxies: Vec<tollgate_api::registry_rules::Subnet>,
     /// The audit trail, which owners and admins read.
     pub audit: Arc<crate::audit::AuditTrail>,
+    /// The web console's sign-in sessions.
+    pub console_sessions: ConsoleSessions,
+    /// Whether the console's cookie is marked `Secure` (Tollgate is reached over HTTPS).
+    pub secure_cookies: bool,
 }
 
 /// Gives an answer the framework made itself (a 4xx/5xx without a JSON
@@ -143,6 +150,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(ionos::surface(ops::routes()))
         .merge(ionos::surface(ionos::routes()))
         .merge(docker::routes())
+        .merge(ionos::surface(console::routes()))
         .fallback(ionos::unknown_route)
         .with_state(state.clone())
         .layer(observe::ObserveLayer::new(state.metrics.clone()))

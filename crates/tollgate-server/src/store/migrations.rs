@@ -29,6 +29,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../migrations/0006_audit_last_use_rotation.sql"),
     ),
+    (
+        7,
+        include_str!("../../migrations/0007_console_sessions.sql"),
+    ),
 ];
 
 /// The schema version once every migration is applied.

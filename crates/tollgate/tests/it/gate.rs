@@ -1,8 +1,9 @@
 //! Every credential goes through the one authentication gate: each of the
-//! five kinds of login, accepted or refused, is counted there.
+//! six kinds of login, accepted or refused, is counted there.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tollgate_server::auth::console_sessions::csrf_token;
 use tollgate_server::auth::gate::LoginKind;
 
 use crate::support::*;
@@ -62,6 +63,31 @@ async fn every_kind_of_login_passes_through_the_gate() {
             .basic_auth("ci", Some(secret))
             .query(&[("service", &service)]);
         expect_one(&app, LoginKind::RegistryBasic, status, login).await;
+    }
+    // Signing in to the console is a Basic login...
+    for (password, status) in [
+        (OWNER_PASSWORD, StatusCode::CREATED),
+        ("wrong", StatusCode::UNAUTHORIZED),
+    ] {
+        let login = console_sign_in_request(&app, OWNER_EMAIL, password);
+        expect_one(&app, LoginKind::Basic, status, login).await;
+    }
+    // ...and its cookie a login of its own kind.
+    let signed_in = console_sign_in(&app, OWNER_EMAIL, OWNER_PASSWORD).await;
+    let unknown = "a".repeat(43);
+    let forged = (format!("tollgate_session={unknown}"), csrf_token(&unknown));
+    for ((cookie, csrf), status) in [
+        (
+            (signed_in.cookie.clone(), signed_in.csrf.clone()),
+            StatusCode::OK,
+        ),
+        (forged, StatusCode::UNAUTHORIZED),
+    ] {
+        let login = app
+            .get("/auth/v1/tokens")
+            .header("cookie", cookie)
+            .header("x-csrf-token", csrf);
+        expect_one(&app, LoginKind::ConsoleSession, status, login).await;
     }
     let form = |grant: &[(&str, &str)]| app.client.post(app.url("/registry/token")).form(grant);
     let offline = form(&[

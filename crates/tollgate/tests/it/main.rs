@@ -8,6 +8,7 @@ mod auth_api;
 mod auth_errors;
 mod cli;
 mod conformance;
+mod console;
 mod contracts;
 mod defences;
 mod durability;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tollgate_server::http::tls::TlsFiles;
 
 use crate::support::*;
@@ -141,4 +141,26 @@ async fn the_binary_refuses_unusable_certificate_files_at_start() {
         .output()
         .unwrap();
     assert_eq!(alone.status.code(), Some(2), "--tls-cert needs --tls-key");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn over_https_the_console_cookie_is_secure_and_pinned_to_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = files_in(dir.path());
+    let made = certificate();
+    install(&files, &made);
+    let app = TestApp::spawn_configured(|config| config.tls = Some(files.clone())).await;
+    let response = trusting(&made.0)
+        .post(format!("{}/console/session", app.base))
+        .json(&json!({"email": OWNER_EMAIL, "password": OWNER_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("__Host-tollgate_session="), "{cookie}");
+    assert!(
+        cookie.ends_with("; Path=/; HttpOnly; SameSite=Strict; Secure"),
+        "{cookie}"
+    );
 }

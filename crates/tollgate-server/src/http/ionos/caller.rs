@@ -2,8 +2,9 @@
 //! the authentication gate.
 //!
 //! `Authorization: Basic` is an account's e-mail and password,
-//! `Authorization: Bearer` an access token; `X-Contract-Number` names the
-//! contract. The extractors only read headers into a credential, hand it to
+//! `Authorization: Bearer` an access token, and without either the web
+//! console's session cookie (with its CSRF token); `X-Contract-Number` names
+//! the contract. The extractors only read headers into a credential, hand it to
 //! [`crate::auth::gate::Authenticator`], and render a refusal as the IONOS
 //! error; the rules are the gate's.
 
@@ -17,10 +18,11 @@ use tollgate_api::auth::{CONTRACT_HEADER, ContractNumber};
 
 use super::error::ApiError;
 use crate::auth::Member;
-use crate::auth::gate::{AccessToken, AccountPassword};
+use crate::auth::gate::{AccessToken, AccountPassword, ConsoleSession};
 use crate::http::AppState;
 use crate::http::basic;
 use crate::http::client::client_address;
+use crate::http::console;
 use crate::registry::Manager;
 
 /// An authenticated member acting within one contract.
@@ -54,14 +56,12 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     ) -> Result<Self, ApiError> {
         let contract = requested_contract(&parts.headers)?;
         let client = client_address(parts, &state.trusted_proxies);
-        let authorization = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| {
-                ApiError::unauthorized(
-                    "authentication required: send Authorization: Basic <base64(email:password)> or Bearer <token>",
-                )
-            })?
+        let Some(authorization) = parts.headers.get(AUTHORIZATION) else {
+            return console_member(parts, state, contract, client)
+                .await
+                .map(Caller);
+        };
+        let authorization = authorization
             .to_str()
             .map_err(|_| ApiError::unauthorized("the Authorization header is not valid text"))?;
         let (scheme, credentials) = basic::split_authorization(authorization).ok_or_else(|| {
@@ -95,6 +95,45 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         };
         Ok(Caller(member))
     }
+}
+
+/// A member signed in to the web console: a request without an
+/// `Authorization` header that carries the console's session cookie and,
+/// for every request but the session's own `GET`, its CSRF token. A
+/// refusal of the console's requests (with the cookie, or to the console's
+/// own paths) challenges for Bearer only, so that no browser answers it
+/// with a password prompt of its own.
+async fn console_member(
+    parts: &Parts,
+    state: &Arc<AppState>,
+    contract: Option<ContractNumber>,
+    client: std::net::IpAddr,
+) -> Result<Member, ApiError> {
+    let Some(secret) = console::session_secret(&parts.headers) else {
+        let refusal = ApiError::unauthorized(
+            "authentication required: send Authorization: Basic <base64(email:password)> or Bearer <token>",
+        );
+        return Err(if parts.uri.path().starts_with("/console/") {
+            refusal.to_console()
+        } else {
+            refusal
+        });
+    };
+    let member = async {
+        console::check_csrf(&parts.method, &parts.uri, &parts.headers, secret)?;
+        let member = state
+            .gate
+            .authenticate(ConsoleSession { secret }, client)
+            .await?;
+        match contract {
+            Some(requested) if requested != member.contract() => Err(ApiError::forbidden(format!(
+                "this console session acts in contract {}, not {requested}: switch contracts in the console",
+                member.contract()
+            ))),
+            _ => Ok(member),
+        }
+    };
+    member.await.map_err(ApiError::to_console)
 }
 
 /// The contract named in `X-Contract-Number`, if any.

@@ -17,8 +17,13 @@ use crate::auth::tokens::AuthTokenError;
 use crate::registry::{NotAManager, RegistryError, RegistryTokenError};
 use crate::store::StoreError;
 
-/// The challenge sent with every 401.
+/// The challenge sent with a 401.
 pub const CHALLENGE: &str = r#"Basic realm="tollgate", Bearer realm="tollgate""#;
+
+/// The challenge of a 401 to the web console's own requests: a browser
+/// answers a Basic challenge to a script's request with a password
+/// prompt of its own, which the console must not trigger.
+pub const CONSOLE_CHALLENGE: &str = r#"Bearer realm="tollgate""#;
 
 /// An error answer: status, `errorCode`, message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +33,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds to wait before trying again (`Retry-After` of a 429 or 503).
     pub retry_after: Option<i64>,
+    /// `WWW-Authenticate` of a 401.
+    pub challenge: &'static str,
 }
 
 impl ApiError {
@@ -37,6 +44,15 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            challenge: CHALLENGE,
+        }
+    }
+
+    /// This error, as answered to the web console (see [`CONSOLE_CHALLENGE`]).
+    pub fn to_console(self) -> Self {
+        Self {
+            challenge: CONSOLE_CHALLENGE,
+            ..self
         }
     }
 
@@ -144,6 +160,9 @@ impl From<MemberRefusal> for ApiError {
             } => ApiError::forbidden(format!(
                 "this token was issued for contract {issued_for}, not {requested}; generate a token for contract {requested}"
             )),
+            MemberRefusal::SessionEnded => ApiError::unauthorized(
+                "the console session has ended or was signed out: sign in again",
+            ),
             MemberRefusal::Throttled(retry) => ApiError::throttled(retry.0),
             MemberRefusal::Store(e) => e.into(),
         }
@@ -205,6 +224,6 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody::new(self.status.as_u16(), self.code, self.message);
         let response = (self.status, axum::Json(body)).into_response();
-        crate::http::with_error_headers(response, CHALLENGE, self.retry_after)
+        crate::http::with_error_headers(response, self.challenge, self.retry_after)
     }
 }

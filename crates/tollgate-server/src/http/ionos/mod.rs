@@ -10,9 +10,9 @@
 
 mod audit_api;
 mod auth_api;
-mod caller;
+pub(crate) mod caller;
 pub mod error;
-mod json;
+pub(crate) mod json;
 mod links;
 mod registries;
 mod registry_tokens;

@@ -1,6 +1,7 @@
-//! Registries and registry tokens made through the API, as the tests' first owner.
+//! Registries and registry tokens made through the API, as the tests' first
+//! owner, and sign-ins to the web console.
 
-use reqwest::StatusCode;
+use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
 use super::{AnswerJson, REGISTRY_DOMAIN, TestApp};
@@ -71,4 +72,50 @@ pub async fn patch_token(app: &TestApp, registry: &str, token: &str, body: Value
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// A web console session: the cookie to send back and its CSRF token.
+pub struct ConsoleSignIn {
+    /// `name=value`, as a `Cookie` header carries it.
+    pub cookie: String,
+    pub csrf: String,
+    /// The session as the sign-in answered it.
+    pub session: Value,
+}
+
+/// The console's sign-in request, as its page sends it.
+pub fn console_sign_in_request(app: &TestApp, email: &str, password: &str) -> RequestBuilder {
+    app.client
+        .post(app.url("/console/session"))
+        .json(&json!({"email": email, "password": password}))
+}
+
+/// Signs in to the console as `email`; panics unless it succeeds.
+pub async fn console_sign_in(app: &TestApp, email: &str, password: &str) -> ConsoleSignIn {
+    let response = console_sign_in_request(app, email, password)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED, "console sign-in");
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let session: Value = response.json().await.unwrap();
+    ConsoleSignIn {
+        cookie,
+        csrf: session["csrfToken"].as_str().unwrap().to_owned(),
+        session,
+    }
+}
+
+impl ConsoleSignIn {
+    /// A request to `path` made with this session, as the console makes them.
+    pub fn request(&self, app: &TestApp, method: Method, path: &str) -> RequestBuilder {
+        app.client
+            .request(method, app.url(path))
+            .header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf)
+    }
 }
