@@ -79,25 +79,32 @@ function expiryBadge(text) {
   return null;
 }
 
+// Tables carry their roles explicitly: at phone width their CSS makes
+// them blocks, which would otherwise drop the table semantics.
 function cell(label, ...content) {
-  return h('td', { 'data-label': label }, ...content);
+  return h('td', { 'data-label': label, role: 'cell' }, ...content);
+}
+
+function row(...cells) {
+  return h('tr', { role: 'row' }, ...cells);
 }
 
 function table(caption, headers, rows) {
   return h('div', { class: 'table-wrap' },
-    h('table', {},
+    h('table', { role: 'table' },
       h('caption', { class: 'visually-hidden' }, caption),
-      h('thead', {}, h('tr', {}, headers.map((text) => h('th', { scope: 'col' }, text)))),
-      h('tbody', {}, rows)));
+      h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, headers.map((text) => h('th', { scope: 'col', role: 'columnheader' }, text)))),
+      h('tbody', { role: 'rowgroup' }, rows)));
 }
 
 /** A modal dialog; resolves true when `confirmLabel` is chosen. */
 function confirmDialog({ title, body, confirmLabel, danger = true }) {
   return new Promise((resolve) => {
     const titleId = uid('dialog-title');
-    const dialog = h('dialog', { 'aria-labelledby': titleId },
+    const bodyId = uid('dialog-body');
+    const dialog = h('dialog', { 'aria-labelledby': titleId, 'aria-describedby': bodyId },
       h('h2', { id: titleId }, title),
-      ...[body].flat().map((text) => h('p', {}, text)),
+      h('div', { id: bodyId }, [body].flat().map((text) => h('p', {}, text))),
       h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'secondary', onclick: () => dialog.close('cancel') }, 'Cancel'),
         h('button', { type: 'button', class: danger ? 'danger' : '', onclick: () => dialog.close('confirm') }, confirmLabel)));
@@ -145,9 +152,11 @@ function messageOf(body, status) {
   return `The server answered ${status} without saying why.`;
 }
 
-async function api(method, path, body) {
+/** An API call with the session's CSRF token; throws ApiError on refusal. */
+async function api(method, path, body, retried = false) {
+  const asked = session;
   const headers = { Accept: 'application/json' };
-  if (session) headers['X-CSRF-Token'] = session.csrfToken;
+  if (asked) headers['X-CSRF-Token'] = asked.csrfToken;
   const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -163,12 +172,53 @@ async function api(method, path, body) {
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
-  if (!response.ok) {
-    const error = new ApiError(response.status, messageOf(data, response.status));
-    if (response.status === 401 && session && path !== '/console/session') sessionEnded(error.message);
-    throw error;
+  if (response.ok) return { status: response.status, data };
+  const code = data && Array.isArray(data.messages) && data.messages[0] ? data.messages[0].errorCode : '';
+  if (response.status === 403 && code === 'csrf-token-mismatch' && asked && !retried && (await reloadSession())) {
+    // Signed in again in another tab: this page's token was stale.
+    return api(method, path, body, true);
   }
-  return { status: response.status, data };
+  const error = new ApiError(response.status, messageOf(data, response.status));
+  const signingIn = method === 'POST' && path === '/console/session';
+  // Only a refusal of the session this request was made with ends it (a
+  // request sent before a contract switch is refused with the old one).
+  if (response.status === 401 && asked && asked === session && !signingIn) sessionEnded(error.message);
+  throw error;
+}
+
+/** Reads the session again (its CSRF token); false when there is none. */
+async function reloadSession() {
+  try {
+    const response = await fetch('/console/session', { headers: { Accept: 'application/json' }, cache: 'no-store' });
+    if (!response.ok) return false;
+    session = await response.json();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `action` with `button` disabled, so a double click does it once. */
+async function busy(button, action) {
+  if (button.disabled) return;
+  button.disabled = true;
+  try {
+    await action();
+  } finally {
+    if (button.isConnected) button.disabled = false;
+  }
+}
+
+/** Focuses the element with `id` (a heading after its list was rebuilt). */
+function focusById(id) {
+  const element = document.getElementById(id);
+  if (element) element.focus();
+}
+
+/** Focuses the button named `label` (the same action after its list was rebuilt). */
+function focusButton(label) {
+  const button = main().querySelector(`button[aria-label="${CSS.escape(label)}"]`);
+  if (button) button.focus();
 }
 
 const registriesApi = '/containerregistries/registries';
@@ -192,9 +242,11 @@ function renderChrome() {
   const parts = [h('span', { class: 'who' }, session.email)];
   if (session.contracts.length > 1) {
     const id = uid('contract');
-    const select = h('select', { id, onchange: (event) => switchContract(Number(event.target.value)) },
+    const select = h('select', { id },
       session.contracts.map((c) => h('option', { value: c, selected: c === session.contract }, String(c))));
-    parts.push(h('label', { for: id }, 'Contract'), select);
+    const go = h('button', { type: 'button', class: 'secondary' }, 'Switch');
+    go.addEventListener('click', () => busy(go, () => switchContract(Number(select.value))));
+    parts.push(h('label', { for: id }, 'Contract'), select, go);
   } else {
     parts.push(h('span', {}, `Contract ${session.contract}`));
   }
@@ -217,8 +269,11 @@ async function switchContract(contract) {
 async function signOut() {
   try {
     await api('DELETE', '/console/session');
-  } catch {
-    // The session may have ended already; the page signs out either way.
+  } catch (error) {
+    if (error.status !== 401) {
+      page('Sign out', [errorBox(`You are still signed in: ${error.message}`)]);
+      return;
+    }
   }
   session = null;
   history.replaceState(null, '', location.pathname);
@@ -229,8 +284,15 @@ function showSignIn(message, kind = 'error') {
   renderChrome();
   const email = h('input', { type: 'email', id: 'email', name: 'email', autocomplete: 'username', required: true });
   const password = h('input', { type: 'password', id: 'password', name: 'password', autocomplete: 'current-password', required: true });
-  const errors = h('div', {});
+  const errors = h('div', { id: 'sign-in-errors' });
   if (message) errors.append(kind === 'error' ? errorBox(message) : h('div', { class: 'success', role: 'status' }, message));
+  const refused = (text, field) => {
+    showError(errors, text);
+    for (const input of [email, password]) {
+      input.setAttribute('aria-invalid', String(input === field || field === null));
+      input.setAttribute('aria-describedby', 'sign-in-errors');
+    }
+  };
   const button = h('button', { type: 'submit' }, 'Sign in');
   const form = h('form', { novalidate: true },
     h('div', { class: 'field' }, h('label', { for: 'email' }, 'E-mail'), email),
@@ -240,8 +302,9 @@ function showSignIn(message, kind = 'error') {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (!email.value || !password.value) {
-      showError(errors, 'Enter your e-mail and password.');
-      (email.value ? password : email).focus();
+      const missing = email.value ? password : email;
+      refused('Enter your e-mail and password.', missing);
+      missing.focus();
       return;
     }
     button.disabled = true;
@@ -254,7 +317,7 @@ function showSignIn(message, kind = 'error') {
       else route();
     } catch (error) {
       button.disabled = false;
-      showError(errors, error.message);
+      refused(error.message, null);
       password.select();
     }
   });
@@ -299,7 +362,7 @@ function contractPage() {
 
 // ---- Access tokens
 
-async function tokensPage() {
+async function tokensPage(mine) {
   const secretSlot = h('div', {});
   const listSlot = h('div', {}, h('p', { class: 'empty' }, 'Loading…'));
   const generateErrors = h('div', {});
@@ -312,9 +375,13 @@ async function tokensPage() {
       h('div', { class: 'field' }, h('label', { for: lifetimeId }, 'Lifetime'), lifetime),
       h('div', { class: 'field' }, h('button', { type: 'submit' }, 'Generate token'))),
     generateErrors);
-  generate.addEventListener('submit', async (event) => {
+  const generateButton = generate.querySelector('button');
+  generate.addEventListener('submit', (event) => {
     event.preventDefault();
     showError(generateErrors, '');
+    busy(generateButton, () => generateToken());
+  });
+  const generateToken = async () => {
     try {
       const { data } = await api('GET', `/auth/v1/tokens/generate?ttl=${lifetime.value}`);
       showSecret(secretSlot, 'Your new access token', [
@@ -325,10 +392,10 @@ async function tokensPage() {
     } catch (error) {
       showError(generateErrors, error.message);
     }
-  });
+  };
   const expiredErrors = h('div', {});
   const deleteExpired = h('button', { type: 'button', class: 'secondary' }, 'Delete expired tokens');
-  deleteExpired.addEventListener('click', async () => {
+  deleteExpired.addEventListener('click', () => busy(deleteExpired, async () => {
     showError(expiredErrors, '');
     try {
       await api('DELETE', '/auth/v1/tokens?criteria=EXPIRED');
@@ -337,13 +404,14 @@ async function tokensPage() {
     } catch (error) {
       showError(expiredErrors, error.message);
     }
-  });
+  }));
   page('Access tokens', [secretSlot, generate,
     h('section', { class: 'card', 'aria-labelledby': 'tokens-heading' },
-      h('div', { class: 'page-head' }, h('h2', { id: 'tokens-heading' }, 'Your tokens in this contract'), deleteExpired),
+      h('div', { class: 'page-head' }, h('h2', { id: 'tokens-heading', tabindex: '-1' }, 'Your tokens in this contract'), deleteExpired),
       expiredErrors, listSlot)], {
     lead: 'Access tokens let scripts and tools call the Tollgate APIs as you, in this contract, until they expire or you revoke them.',
   });
+  if (stale(mine)) return;
   await loadTokens(listSlot);
 }
 
@@ -358,7 +426,7 @@ async function loadTokens(slot) {
     const rows = tokens.map((token) => {
       const errors = h('div', {});
       const revoke = h('button', { type: 'button', class: 'quiet danger-text', 'aria-label': `Revoke token ${token.id}` }, 'Revoke');
-      revoke.addEventListener('click', async () => {
+      revoke.addEventListener('click', () => busy(revoke, async () => {
         const sure = await confirmDialog({
           title: 'Revoke this access token?',
           body: [`Token ${token.id} stops working at once, everywhere it is used.`, 'This cannot be undone.'],
@@ -369,11 +437,12 @@ async function loadTokens(slot) {
           await api('DELETE', `/auth/v1/tokens/${encodeURIComponent(token.id)}`);
           announce('Token revoked');
           await loadTokens(slot);
+          focusById('tokens-heading');
         } catch (error) {
           showError(errors, error.message);
         }
-      });
-      return h('tr', {},
+      }));
+      return row(
         cell('Token', h('span', { class: 'mono' }, token.id)),
         cell('Created', formatDate(token.createdDate)),
         cell('Expires', formatDate(token.expirationDate), ' ', expiryBadge(token.expirationDate)),
@@ -394,7 +463,14 @@ function secretValue(label, value, what) {
 
 function showSecret(slot, title, content) {
   const titleId = uid('secret-title');
-  const dismiss = h('button', { type: 'button', class: 'secondary', onclick: () => slot.replaceChildren() }, 'I have stored it');
+  const dismiss = h('button', {
+    type: 'button',
+    class: 'secondary',
+    onclick: () => {
+      slot.replaceChildren();
+      main().querySelector('h1').focus();
+    },
+  }, 'I have stored it');
   slot.replaceChildren(h('section', { class: 'card secret', 'aria-labelledby': titleId },
     h('h2', { id: titleId, tabindex: '-1' }, title), ...content, dismiss));
   slot.querySelector('h2').focus();
@@ -406,14 +482,18 @@ async function registriesPage() {
   const listSlot = h('div', {}, h('p', { class: 'empty' }, 'Loading…'));
   const formSlot = h('div', {});
   const create = h('button', { type: 'button' }, 'New registry');
-  create.addEventListener('click', async () => {
-    formSlot.replaceChildren(await registryForm(null, async (registry) => {
-      formSlot.replaceChildren();
-      announce(`Registry ${registry.properties.name} created`);
-      location.hash = `#/registries/${registry.id}`;
-    }, () => formSlot.replaceChildren()));
-    formSlot.querySelector('input').focus();
-  });
+  create.addEventListener('click', () => busy(create, async () => {
+    try {
+      formSlot.replaceChildren(await registryForm(null, async (registry) => {
+        formSlot.replaceChildren();
+        announce(`Registry ${registry.properties.name} created`);
+        location.hash = `#/registries/${registry.id}`;
+      }, () => formSlot.replaceChildren()));
+      formSlot.querySelector('input').focus();
+    } catch (error) {
+      formSlot.replaceChildren(h('div', { class: 'card' }, errorBox(error.message)));
+    }
+  }));
   page('Registries', [formSlot, listSlot], {
     lead: 'Container registries of this contract. Registry tokens, made per registry, are what docker, podman and skopeo log in with.',
     actions: create,
@@ -424,7 +504,7 @@ async function registriesPage() {
       listSlot.replaceChildren(h('div', { class: 'card' }, h('p', { class: 'empty' }, 'This contract has no registries yet.')));
       return;
     }
-    const rows = registries.map((registry) => h('tr', {},
+    const rows = registries.map((registry) => row(
       cell('Name', h('a', { href: `#/registries/${registry.id}` }, registry.properties.name)),
       cell('Hostname', h('span', { class: 'mono' }, registry.properties.hostname)),
       cell('Location', registry.properties.location),
@@ -432,20 +512,24 @@ async function registriesPage() {
       cell('State', h('span', { class: 'badge ok' }, registry.metadata.state))));
     listSlot.replaceChildren(h('div', { class: 'card' }, table('Registries', ['Name', 'Hostname', 'Location', 'Created', 'State'], rows)));
   } catch (error) {
-    create.remove();
-    listSlot.replaceChildren(h('div', { class: 'card' }, h('h2', {}, 'Registries are not available to you'), errorBox(error.message)));
+    const refused = error.status === 403;
+    if (refused) create.remove();
+    const title = refused ? 'Registries are not available to you' : 'The registries could not be read';
+    listSlot.replaceChildren(h('div', { class: 'card' }, h('h2', {}, title), errorBox(error.message)));
   }
 }
 
 async function allRegistries() {
   const registries = [];
+  const seen = new Set();
   let token = '';
   do {
+    seen.add(token);
     const query = token ? `?limit=100&pagination.token=${encodeURIComponent(token)}` : '?limit=100';
     const { data } = await api('GET', `${registriesApi}${query}`);
-    registries.push(...data.items);
+    registries.push(...(data.items || []));
     token = data.pagination && data.pagination.token;
-  } while (token);
+  } while (token && !seen.has(token));
   return registries;
 }
 
@@ -454,7 +538,7 @@ async function registryForm(registry, done, cancel) {
   const errors = h('div', {});
   const fields = [];
   let name;
-  let location;
+  let locationSelect;
   if (!registry) {
     const nameStatus = h('div', { id: 'registry-name-status', class: 'field-status', 'aria-live': 'polite' });
     name = h('input', { type: 'text', id: 'registry-name', required: true, autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'registry-name-hint registry-name-status' });
@@ -486,11 +570,11 @@ async function registryForm(registry, done, cancel) {
       }, 250);
     });
     const { data } = await api('GET', '/containerregistries/locations');
-    location = h('select', { id: 'registry-location' }, data.items.map((item) => h('option', { value: item.id }, item.id)));
+    locationSelect = h('select', { id: 'registry-location' }, data.items.map((item) => h('option', { value: item.id }, item.id)));
     fields.push(
       h('div', { class: 'field' }, h('label', { for: 'registry-name' }, 'Name'), name,
         h('div', { id: 'registry-name-hint', class: 'hint' }, 'Part of the registry\'s hostname; it cannot be changed later.'), nameStatus),
-      h('div', { class: 'field' }, h('label', { for: 'registry-location' }, 'Location'), location));
+      h('div', { class: 'field' }, h('label', { for: 'registry-location' }, 'Location'), locationSelect));
   }
   const schedule = registry ? registry.properties.garbageCollectionSchedule : { days: [], time: '' };
   const dayBoxes = DAYS.map((day) => h('input', { type: 'checkbox', value: day, checked: (schedule.days || []).includes(day) }));
@@ -532,7 +616,7 @@ async function registryForm(registry, done, cancel) {
       if (registry) {
         answer = await api('PATCH', `${registriesApi}/${registry.id}`, properties);
       } else {
-        answer = await api('POST', registriesApi, { properties: { name: name.value, location: location.value, ...properties } });
+        answer = await api('POST', registriesApi, { properties: { name: name.value, location: locationSelect.value, ...properties } });
       }
       await done(answer.data);
     } catch (error) {
@@ -543,16 +627,17 @@ async function registryForm(registry, done, cancel) {
   return form;
 }
 
-async function registryPage(id) {
+async function registryPage(id, mine) {
   page('Registry', [h('p', { class: 'empty' }, 'Loading…')]);
   let registry;
   try {
     ({ data: registry } = await api('GET', `${registriesApi}/${encodeURIComponent(id)}`));
   } catch (error) {
-    page('Registry', [errorBox(error.message)], { crumb: backToRegistries() });
+    if (!stale(mine)) page('Registry', [errorBox(error.message)], { crumb: backToRegistries() });
     return;
   }
-  const { name, hostname, location, garbageCollectionSchedule: gc, apiSubnetAllowList: allow } = registry.properties;
+  if (stale(mine)) return; // the person moved on while this loaded
+  const { name, hostname, location: where, garbageCollectionSchedule: gc, apiSubnetAllowList: allow } = registry.properties;
   const settingsSlot = h('div', {});
   const secretSlot = h('div', {});
   const tokensSlot = h('div', {}, h('p', { class: 'empty' }, 'Loading…'));
@@ -561,12 +646,12 @@ async function registryPage(id) {
   edit.addEventListener('click', async () => {
     settingsSlot.replaceChildren(await registryForm(registry, async () => {
       announce('Settings saved');
-      await registryPage(id);
+      await registryPage(id, mine);
     }, () => settingsSlot.replaceChildren()));
     settingsSlot.querySelector('input').focus();
   });
   const remove = h('button', { type: 'button', class: 'danger' }, 'Delete registry');
-  remove.addEventListener('click', async () => {
+  remove.addEventListener('click', () => busy(remove, async () => {
     let tokens = [];
     try { tokens = await registryTokens(id); } catch { tokens = []; }
     const names = tokens.map((t) => t.properties.name);
@@ -585,14 +670,14 @@ async function registryPage(id) {
     try {
       await api('DELETE', `${registriesApi}/${encodeURIComponent(id)}`);
       announce(`Registry ${name} deleted`);
-      window.location.hash = '#/registries';
+      location.hash = '#/registries';
     } catch (error) {
       showError(deleteErrors, error.message);
     }
-  });
+  }));
   const facts = h('dl', { class: 'facts' },
     h('dt', {}, 'Hostname'), h('dd', { class: 'mono' }, hostname),
-    h('dt', {}, 'Location'), h('dd', {}, location),
+    h('dt', {}, 'Location'), h('dd', {}, where),
     h('dt', {}, 'Garbage collection'), h('dd', {}, gc.days.length ? `${gc.days.join(', ')} at ${gc.time.slice(0, 5)} UTC` : 'not scheduled'),
     h('dt', {}, 'Subnet allow list'), h('dd', {}, allow.length ? allow.join(', ') : 'no restriction'),
     h('dt', {}, 'Created'), h('dd', {}, `${formatDate(registry.metadata.createdDate)} by ${registry.metadata.createdBy}`));
@@ -616,7 +701,7 @@ async function registryPage(id) {
     h('section', { class: 'card', 'aria-label': 'Registry settings' }, facts, h('div', { class: 'actions' }, edit, remove), deleteErrors),
     settingsSlot, secretSlot, tokenFormSlot,
     h('section', { class: 'card', 'aria-labelledby': 'registry-tokens-heading' },
-      h('div', { class: 'page-head' }, h('h2', { id: 'registry-tokens-heading' }, 'Registry tokens'), createToken),
+      h('div', { class: 'page-head' }, h('h2', { id: 'registry-tokens-heading', tabindex: '-1' }, 'Registry tokens'), createToken),
       tokensSlot),
   ], { lead: `Registry ${hostname}`, crumb: backToRegistries() });
   await loadRegistryTokens(registry, tokensSlot);
@@ -628,10 +713,11 @@ function backToRegistries() {
 
 async function registryTokens(registryId) {
   const tokens = [];
-  for (let offset = 0; ; offset += 100) {
-    const { data } = await api('GET', `${registriesApi}/${encodeURIComponent(registryId)}/tokens?offset=${offset}&limit=100`);
-    tokens.push(...data.items);
-    if (tokens.length >= data.total || !data.items.length) return tokens;
+  for (;;) {
+    const { data } = await api('GET', `${registriesApi}/${encodeURIComponent(registryId)}/tokens?offset=${tokens.length}&limit=100`);
+    const items = data.items || [];
+    tokens.push(...items);
+    if (!items.length || tokens.length >= data.total) return tokens;
   }
 }
 
@@ -653,29 +739,31 @@ async function loadRegistryTokens(registry, slot) {
     const errors = h('div', {});
     const enabled = p.status === 'enabled';
     const toggle = h('button', { type: 'button', class: 'quiet', 'aria-label': `${enabled ? 'Disable' : 'Enable'} token ${p.name}` }, enabled ? 'Disable' : 'Enable');
-    toggle.addEventListener('click', async () => {
+    toggle.addEventListener('click', () => busy(toggle, async () => {
       try {
         await api('PATCH', tokenPath(token), { status: enabled ? 'disabled' : 'enabled' });
         announce(`Token ${p.name} ${enabled ? 'disabled' : 'enabled'}`);
         await loadRegistryTokens(registry, slot);
+        focusButton(`${enabled ? 'Enable' : 'Disable'} token ${p.name}`);
       } catch (error) {
         showError(errors, error.message);
       }
-    });
+    }));
     const expiry = h('button', { type: 'button', class: 'quiet', 'aria-label': `Change expiry of token ${p.name}` }, 'Change expiry');
-    expiry.addEventListener('click', async () => {
+    expiry.addEventListener('click', () => busy(expiry, async () => {
       const chosen = await expiryDialog(p.name, p.expiryDate);
       if (chosen === undefined) return;
       try {
         await api('PATCH', tokenPath(token), { expiryDate: chosen });
         announce(`Expiry of token ${p.name} changed`);
         await loadRegistryTokens(registry, slot);
+        focusButton(`Change expiry of token ${p.name}`);
       } catch (error) {
         showError(errors, error.message);
       }
-    });
+    }));
     const remove = h('button', { type: 'button', class: 'quiet danger-text', 'aria-label': `Delete token ${p.name}` }, 'Delete');
-    remove.addEventListener('click', async () => {
+    remove.addEventListener('click', () => busy(remove, async () => {
       const sure = await confirmDialog({
         title: `Delete token ${p.name}?`,
         body: [`Everything that logs in to ${registry.properties.hostname} as ${p.name} is refused from now on.`, 'This cannot be undone.'],
@@ -686,11 +774,12 @@ async function loadRegistryTokens(registry, slot) {
         await api('DELETE', tokenPath(token));
         announce(`Token ${p.name} deleted`);
         await loadRegistryTokens(registry, slot);
+        focusById('registry-tokens-heading');
       } catch (error) {
         showError(errors, error.message);
       }
-    });
-    return h('tr', {},
+    }));
+    return row(
       cell('Name', h('span', { class: 'mono' }, p.name)),
       cell('Status', h('span', { class: `badge ${enabled ? 'ok' : 'off'}` }, p.status)),
       cell('Expires', p.expiryDate ? formatDate(p.expiryDate) : '', ' ', expiryBadge(p.expiryDate)),
@@ -704,16 +793,21 @@ async function loadRegistryTokens(registry, slot) {
 
 /** `datetime-local` value of an RFC 3339 date, in local time. */
 function localInputValue(text) {
-  if (!text) return '';
-  const date = new Date(text);
+  const date = new Date(text || '');
+  if (Number.isNaN(date.getTime())) return '';
   const pad = (n) => String(n).padStart(2, '0');
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
-/** The RFC 3339 date (UTC) of a `datetime-local` value. */
+/** The RFC 3339 date (UTC) of a `datetime-local` value; null when it is
+ *  no date, or outside the years RFC 3339 can write. */
 function fromLocalInput(value) {
-  return new Date(value).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime()) || date.getUTCFullYear() < 1970 || date.getUTCFullYear() > 9999) return null;
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+const BAD_DATE = 'Enter a complete date and time (day, month, year, hours and minutes).';
 
 /** Asks for a new expiry: a date, or null for none; undefined when cancelled. */
 function expiryDialog(name, current) {
@@ -740,6 +834,10 @@ function expiryDialog(name, current) {
         return;
       }
       result = never.checked ? null : fromLocalInput(input.value);
+      if (result === null && !never.checked) {
+        event.preventDefault();
+        showError(errors, BAD_DATE);
+      }
     });
     dialog.addEventListener('close', () => {
       dialog.remove();
@@ -762,12 +860,12 @@ function tokenForm(registry, done, cancel) {
     const index = uid('scope');
     const patternInput = h('input', { type: 'text', id: index, value: pattern, spellcheck: 'false', placeholder: 'team/*' });
     const boxes = ACTIONS.map((action) => h('input', { type: 'checkbox', value: action, checked: actions.includes(action) }));
-    const row = h('div', { class: 'scope-row', role: 'group', 'aria-label': 'Scope' },
+    const scopeRow = h('div', { class: 'scope-row', role: 'group', 'aria-label': 'Scope' },
       h('label', { for: index, class: 'visually-hidden' }, 'Repository pattern'), patternInput,
       h('div', { class: 'checks' }, boxes.map((box, i) => h('label', {}, box, ACTIONS[i]))),
-      h('button', { type: 'button', class: 'quiet danger-text', onclick: () => row.remove() }, 'Remove'));
-    row.scope = () => ({ type: 'repository', name: patternInput.value.trim(), actions: boxes.filter((b) => b.checked).map((b) => b.value) });
-    scopeRows.append(row);
+      h('button', { type: 'button', class: 'quiet danger-text', onclick: () => scopeRow.remove() }, 'Remove'));
+    scopeRow.scope = () => ({ type: 'repository', name: patternInput.value.trim(), actions: boxes.filter((b) => b.checked).map((b) => b.value) });
+    scopeRows.append(scopeRow);
     return patternInput;
   };
   addScope('*', ['pull']);
@@ -789,13 +887,20 @@ function tokenForm(registry, done, cancel) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     showError(errors, '');
-    const scopes = [...scopeRows.children].map((row) => row.scope());
+    const scopes = [...scopeRows.children].map((scopeRow) => scopeRow.scope());
     if (scopes.some((s) => !s.name || !s.actions.length)) {
       showError(errors, 'Every scope needs a repository pattern and at least one action.');
       return;
     }
     const properties = { name: name.value.trim(), scopes };
-    if (expiry.value) properties.expiryDate = fromLocalInput(expiry.value);
+    if (expiry.value) {
+      properties.expiryDate = fromLocalInput(expiry.value);
+      if (!properties.expiryDate) {
+        showError(errors, BAD_DATE);
+        expiry.focus();
+        return;
+      }
+    }
     submit.disabled = true;
     try {
       const { data } = await api('POST', `${registriesApi}/${encodeURIComponent(registry.id)}/tokens`, { properties });
@@ -810,7 +915,15 @@ function tokenForm(registry, done, cancel) {
 
 // ---------------------------------------------------------------- routing
 
+let routeCount = 0;
+
+/** Whether the person has moved on from the page that `mine` rendered. */
+function stale(mine) {
+  return mine !== routeCount;
+}
+
 async function route() {
+  const mine = ++routeCount;
   if (!session) {
     showSignIn();
     return;
@@ -818,13 +931,21 @@ async function route() {
   renderChrome();
   const hash = location.hash || '#/tokens';
   const registry = hash.match(/^#\/registries\/([^/]+)$/);
+  let registryId = null;
+  try { registryId = registry && decodeURIComponent(registry[1]); } catch { registryId = null; }
   if (hash === '#/contract') contractPage();
   else if (hash === '#/registries') await registriesPage();
-  else if (registry) await registryPage(decodeURIComponent(registry[1]));
-  else await tokensPage();
+  else if (registryId) await registryPage(registryId, mine);
+  else if (hash === '#/tokens') await tokensPage(mine);
+  else location.replace('#/tokens'); // an unknown address: the first page
 }
 
 async function start() {
+  // The skip link moves focus, not the address (a hash change would route).
+  document.querySelector('.skip-link').addEventListener('click', (event) => {
+    event.preventDefault();
+    main().focus();
+  });
   try {
     const { data } = await api('GET', '/console/session');
     session = data;

@@ -4,8 +4,9 @@
 //! The browser's cookie carries a random secret (256 bits); the store
 //! keeps only its SHA-256 digest, with the account and the contract the
 //! session acts in. A session is short-lived: it ends after
-//! [`IDLE_LIFETIME`] without use, and at the latest [`MAX_LIFETIME`] after
-//! its sign-in; signing out deletes it, on every node at once. Requests
+//! [`IDLE_LIFETIME`] to [`RENEWED_FOR`] without use, and at the latest
+//! [`MAX_LIFETIME`] after its sign-in; signing out (or a new password)
+//! deletes it, on every node at once. Requests
 //! made with the cookie also carry a CSRF token derived from the secret
 //! ([`csrf_token`]), which a page of another origin cannot know.
 
@@ -20,10 +21,17 @@ use super::member::{AuthMethod, Member};
 use crate::audit::Event;
 use crate::clock::Clock;
 use crate::secrets::{digest, random_secret};
-use crate::store::{ConsoleSessionLookup, ConsoleSessionRecord, Membership, Store, StoreError};
+use crate::store::{
+    ConsoleSessionLookup, ConsoleSessionRecord, Membership, Replaces, Store, StoreError,
+};
 
-/// A session unused for this long has ended (seconds).
+/// A session lives at least this long after its last use (seconds).
 pub const IDLE_LIFETIME: i64 = 30 * 60;
+
+/// How long a use renews a session for, when less than [`IDLE_LIFETIME`]
+/// is left: so a session in use is written at most once per quarter
+/// hour, and one left alone ends 30 to 45 minutes after its last use.
+pub const RENEWED_FOR: i64 = IDLE_LIFETIME + IDLE_LIFETIME / 2;
 
 /// No session lasts longer than this after its sign-in (seconds).
 pub const MAX_LIFETIME: i64 = 12 * 3600;
@@ -43,11 +51,20 @@ pub fn csrf_matches(secret: &str, presented: &str) -> bool {
 }
 
 /// A session just started: its record and the secret for the cookie
-/// (shown to the browser once, never stored).
-#[derive(Debug)]
+/// (shown to the browser once, never stored; left out of `Debug`).
 pub struct StartedSession {
     pub record: ConsoleSessionRecord,
     pub secret: String,
+    /// The membership the session acts in.
+    pub membership: Membership,
+}
+
+impl fmt::Debug for StartedSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StartedSession")
+            .field("record", &self.record)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a session was not started or switched.
@@ -57,6 +74,8 @@ pub enum ConsoleSessionError {
     NotAMember(ContractNumber),
     /// A switch asked for with another credential than a session.
     NotASession,
+    /// The session was signed out while the switch was asked for.
+    Ended,
     Store(StoreError),
 }
 
@@ -68,6 +87,9 @@ impl fmt::Display for ConsoleSessionError {
             }
             ConsoleSessionError::NotASession => {
                 f.write_str("only a console session can switch contracts: sign in to the console")
+            }
+            ConsoleSessionError::Ended => {
+                f.write_str("the console session has ended or was signed out: sign in again")
             }
             ConsoleSessionError::Store(e) => e.fmt(f),
         }
@@ -99,10 +121,15 @@ impl ConsoleSessions {
         Self { store, clock }
     }
 
-    /// A new session for `member` (who just proved their password).
-    pub async fn start(&self, member: &Member) -> Result<StartedSession, ConsoleSessionError> {
+    /// A new session for `member` (who just proved their password); the
+    /// session the browser held before, if it sent one, ends.
+    pub async fn start(
+        &self,
+        member: &Member,
+        previous: Option<&str>,
+    ) -> Result<StartedSession, ConsoleSessionError> {
         let now = self.clock.now();
-        let started = new_session(member, member.contract(), now, now);
+        let started = new_session(member, member.membership.clone(), now, now);
         let event = Event::by_member(
             member,
             now,
@@ -110,8 +137,12 @@ impl ConsoleSessions {
             ("console_session", &started.record.id[..16]),
             json!({}),
         );
+        let previous = previous.map(digest);
+        let replaces = previous
+            .as_deref()
+            .map_or(Replaces::Nothing, Replaces::IfAny);
         self.store
-            .insert_console_session(&started.record, None, &event)
+            .insert_console_session(&started.record, replaces, now, &event)
             .await?;
         Ok(started)
     }
@@ -126,17 +157,18 @@ impl ConsoleSessions {
         let AuthMethod::Console { session } = &member.method else {
             return Err(ConsoleSessionError::NotASession);
         };
-        let memberships = self.memberships(member).await?;
-        let membership = memberships
+        let membership = self
+            .memberships(member)
+            .await?
             .into_iter()
             .find(|m| m.contract == contract)
             .ok_or(ConsoleSessionError::NotAMember(contract))?;
         let now = self.clock.now();
+        let started = new_session(member, membership, session.created_at, now);
         let in_new_contract = Member {
-            membership,
+            membership: started.membership.clone(),
             ..member.clone()
         };
-        let started = new_session(&in_new_contract, contract, session.created_at, now);
         let event = Event::by_member(
             &in_new_contract,
             now,
@@ -144,10 +176,15 @@ impl ConsoleSessions {
             ("console_session", &started.record.id[..16]),
             json!({"from": member.contract().get()}),
         );
-        self.store
-            .insert_console_session(&started.record, Some(&session.id), &event)
+        let replaced = self
+            .store
+            .insert_console_session(&started.record, Replaces::Exactly(&session.id), now, &event)
             .await?;
-        Ok(started)
+        if replaced {
+            Ok(started)
+        } else {
+            Err(ConsoleSessionError::Ended)
+        }
     }
 
     /// Ends the session `member` acts in (sign out); a no-op for any
@@ -181,9 +218,8 @@ impl ConsoleSessions {
 }
 
 /// The live session whose cookie holds `secret`, kept alive by this use:
-/// its expiry moves to [`IDLE_LIFETIME`] from `now` (within
-/// [`MAX_LIFETIME`]) once half of the idle time has passed, so a session
-/// in use costs a write at most every quarter of an hour.
+/// when less than [`IDLE_LIFETIME`] is left, its expiry moves to
+/// [`RENEWED_FOR`] from `now` (within [`MAX_LIFETIME`] of its sign-in).
 pub(crate) async fn authenticate(
     store: &Store,
     secret: &str,
@@ -196,8 +232,8 @@ pub(crate) async fn authenticate(
         .filter(|found| found.session.expires_at > now)
         .ok_or(SessionRefusal::Ended)?;
     let session = &mut found.session;
-    let renewed = (now + IDLE_LIFETIME).min(session.created_at + MAX_LIFETIME);
-    if renewed - session.expires_at >= IDLE_LIFETIME / 2 {
+    let renewed = (now + RENEWED_FOR).min(session.created_at + MAX_LIFETIME);
+    if session.expires_at - now < IDLE_LIFETIME && renewed > session.expires_at {
         store
             .extend_console_session(&session.id, renewed)
             .await
@@ -209,7 +245,7 @@ pub(crate) async fn authenticate(
 
 fn new_session(
     member: &Member,
-    contract: ContractNumber,
+    membership: Membership,
     signed_in_at: i64,
     now: i64,
 ) -> StartedSession {
@@ -217,9 +253,13 @@ fn new_session(
     let record = ConsoleSessionRecord {
         id: digest(&secret),
         user_id: member.user_id.clone(),
-        contract,
+        contract: membership.contract,
         created_at: signed_in_at,
-        expires_at: (now + IDLE_LIFETIME).min(signed_in_at + MAX_LIFETIME),
+        expires_at: (now + RENEWED_FOR).min(signed_in_at + MAX_LIFETIME),
     };
-    StartedSession { record, secret }
+    StartedSession {
+        record,
+        secret,
+        membership,
+    }
 }

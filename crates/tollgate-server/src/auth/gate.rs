@@ -258,11 +258,15 @@ impl MemberRefusal {
 }
 
 /// An account's e-mail and password, for the contract named (if any).
-#[derive(Debug, Clone, Copy)]
+/// (No `Debug`: it holds a secret.)
+#[derive(Clone, Copy)]
 pub struct AccountPassword<'a> {
     pub email: &'a str,
     pub password: &'a str,
     pub contract: Option<ContractNumber>,
+    /// With no contract named, an account in several acts in the first
+    /// (the console, which lets it switch) instead of being refused.
+    pub first_if_several: bool,
 }
 
 impl Credential for AccountPassword<'_> {
@@ -314,7 +318,7 @@ impl Credential for AccountPassword<'_> {
         let Some(Account { user, memberships }) = account.filter(|_| valid) else {
             return Err(MemberRefusal::WrongPassword);
         };
-        let membership = choose_contract(memberships, self.contract)?;
+        let membership = choose_contract(memberships, self.contract, self.first_if_several)?;
         Ok(Member {
             user_id: user.id,
             email: user.email,
@@ -329,13 +333,14 @@ impl Credential for AccountPassword<'_> {
 fn choose_contract(
     memberships: Vec<Membership>,
     requested: Option<ContractNumber>,
+    first_if_several: bool,
 ) -> Result<Membership, MemberRefusal> {
     match requested {
         Some(wanted) => memberships
             .into_iter()
             .find(|m| m.contract == wanted)
             .ok_or(MemberRefusal::NotAMember(wanted)),
-        None if memberships.len() > 1 => Err(MemberRefusal::ContractRequired(
+        None if memberships.len() > 1 && !first_if_several => Err(MemberRefusal::ContractRequired(
             memberships.iter().map(|m| m.contract).collect(),
         )),
         None => memberships
@@ -346,7 +351,8 @@ fn choose_contract(
 }
 
 /// An access token, for the contract named (if any: it must be its own).
-#[derive(Debug, Clone, Copy)]
+/// (No `Debug`: it holds a secret.)
+#[derive(Clone, Copy)]
 pub struct AccessToken<'a> {
     pub token: &'a str,
     pub contract: Option<ContractNumber>,
@@ -417,7 +423,8 @@ impl Credential for AccessToken<'_> {
 }
 
 /// The secret a web console session's cookie holds.
-#[derive(Debug, Clone, Copy)]
+/// (No `Debug`: it holds a secret.)
+#[derive(Clone, Copy)]
 pub struct ConsoleSession<'a> {
     pub secret: &'a str,
 }
@@ -482,7 +489,8 @@ pub enum RegistryChannel {
 }
 
 /// A registry token's name and password, for a registry (`service`).
-#[derive(Debug, Clone, Copy)]
+/// (No `Debug`: it holds a secret.)
+#[derive(Clone, Copy)]
 pub struct RegistryPassword<'a> {
     pub service: &'a str,
     pub username: &'a str,
@@ -550,7 +558,8 @@ impl Credential for RegistryPassword<'_> {
 }
 
 /// A refresh token, for a registry (`service`).
-#[derive(Debug, Clone, Copy)]
+/// (No `Debug`: it holds a secret.)
+#[derive(Clone, Copy)]
 pub struct RefreshToken<'a> {
     pub service: &'a str,
     pub token: &'a str,

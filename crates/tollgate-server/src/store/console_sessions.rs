@@ -27,36 +27,52 @@ pub struct ConsoleSessionLookup {
     pub membership: Membership,
 }
 
+/// What storing a new session does with an earlier one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replaces<'a> {
+    /// Nothing.
+    Nothing,
+    /// Deletes this session if it still exists (signing in again).
+    IfAny(&'a str),
+    /// Deletes this session, which must still exist (switching contracts:
+    /// a session signed out meanwhile is not revived under a new secret).
+    Exactly(&'a str),
+}
+
 impl Store {
-    /// Stores a new session and the event that records it, atomically;
-    /// the same transaction removes `replaces` (a session given up for
-    /// this one) and the user's expired sessions.
+    /// Stores a new session and the event that records it, atomically,
+    /// deleting the session it `replaces` and every session expired at
+    /// `now`; false (and nothing written) when a session to be replaced
+    /// `Exactly` no longer exists.
     pub async fn insert_console_session(
         &self,
         session: &ConsoleSessionRecord,
-        replaces: Option<&str>,
+        replaces: Replaces<'_>,
+        now: i64,
         event: &AuditEvent,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let mut tx = self.pool().begin().await?;
-        let expired = [
-            Param::str(session.user_id.as_str()),
-            Param::int(session.created_at),
-        ];
-        bind(
-            sqlx::query("DELETE FROM console_sessions WHERE user_id = $1 AND expires_at <= $2"),
-            &expired,
-        )
-        .execute(&mut *tx)
-        .await?;
-        if let Some(old) = replaces {
+        if let Replaces::IfAny(old) | Replaces::Exactly(old) = replaces {
             let old = [Param::str(old)];
-            bind(
+            let deleted = bind(
                 sqlx::query("DELETE FROM console_sessions WHERE id = $1"),
                 &old,
             )
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if deleted == 0 && matches!(replaces, Replaces::Exactly(_)) {
+                tx.rollback().await?;
+                return Ok(false);
+            }
         }
+        let expired = [Param::int(now)];
+        bind(
+            sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1"),
+            &expired,
+        )
+        .execute(&mut *tx)
+        .await?;
         let params = [
             Param::str(&session.id),
             Param::str(session.user_id.as_str()),
@@ -75,7 +91,7 @@ impl Store {
         .await?;
         insert_events(&mut tx, std::slice::from_ref(event)).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// The session with its user's current membership, if it still exists.

@@ -31,7 +31,7 @@ use sqlx::{AnyPool, Executor};
 pub use audit::{ActorKind, AuditEvent, AuditQuery, Outcome};
 pub use auth_tokens::{AuthTokenRecord, BearerLookup};
 pub use backup::Backup;
-pub use console_sessions::{ConsoleSessionLookup, ConsoleSessionRecord};
+pub use console_sessions::{ConsoleSessionLookup, ConsoleSessionRecord, Replaces};
 pub use keys::{KeyRotation, SigningKeyRecord};
 pub use migrations::SCHEMA_VERSION;
 pub use registries::{RegistryPage, RegistryPatch, RegistryRecord, RegistrySettings};

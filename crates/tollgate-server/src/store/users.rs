@@ -185,13 +185,29 @@ impl Store {
         password_hash: &str,
         events: &[AuditEvent],
     ) -> StoreResult<bool> {
-        let changed = self
-            .execute_recorded(
-                "UPDATE users SET password_hash = $1 WHERE email = $2",
-                &[Param::str(password_hash), Param::str(email.as_str())],
-                events,
+        let mut tx = self.pool().begin().await?;
+        let params = [Param::str(password_hash), Param::str(email.as_str())];
+        let changed = bind(
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE email = $2"),
+            &params,
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            // Console sessions were opened with the old password: they end with it.
+            let email = [Param::str(email.as_str())];
+            bind(
+                sqlx::query(
+                    "DELETE FROM console_sessions WHERE user_id = (SELECT id FROM users WHERE email = $1)",
+                ),
+                &email,
             )
+            .execute(&mut *tx)
             .await?;
+            insert_events(&mut tx, events).await?;
+        }
+        tx.commit().await?;
         Ok(changed == 1)
     }
 }

@@ -242,18 +242,45 @@ async function main() {
     await accessible(member, 'registries refused');
     await screenshot(member, 'registries-refused');
 
-    step = 'an account in several contracts picks one, and switches';
-    const multi = await browser.newPage();
+    step = 'an account in several contracts picks one, by keyboard alone, and switches';
+    const multiContext = await browser.newContext();
+    const multi = await multiContext.newPage();
     current = multi;
     watch(multi);
     await multi.goto(`${base}/console/`);
-    await signIn(multi, env('MULTI_EMAIL'), env('MULTI_PASSWORD'));
+    await heading(multi, 'Sign in to Tollgate');
+    await multi.keyboard.type(env('MULTI_EMAIL')); // the e-mail field has the focus
+    await multi.keyboard.press('Tab');
+    await multi.keyboard.type(env('MULTI_PASSWORD'));
+    await multi.keyboard.press('Enter');
     await heading(multi, 'Choose a contract');
     await accessible(multi, 'choose a contract');
-    const [, second] = env('MULTI_CONTRACTS').split(',');
-    await multi.getByRole('button', { name: `Contract ${second}` }).click();
+    const [first, second] = env('MULTI_CONTRACTS').split(',');
+    await multi.getByRole('button', { name: `Contract ${second}` }).focus();
+    await multi.keyboard.press('Enter');
     await heading(multi, 'Access tokens');
-    check(await multi.getByLabel('Contract', { exact: true }).inputValue() === second, 'the contract switch did not take');
+    const contract = multi.getByLabel('Contract', { exact: true });
+    check(await contract.inputValue() === second, 'the contract switch did not take');
+    await contract.selectOption(first);
+    await multi.getByRole('button', { name: 'Switch' }).click();
+    await multi.getByRole('status').filter({ hasText: `Now acting in contract ${first}` }).waitFor({ state: 'attached' });
+    check(await contract.inputValue() === first, 'switching back did not take');
+
+    step = 'a tab whose session was replaced by a sign-in in another tab carries on';
+    const other = await multiContext.newPage();
+    watch(other);
+    await other.goto(`${base}/console/`);
+    await heading(other, 'Access tokens'); // the tabs share the cookie
+    const again = await other.evaluate(async ([email, password]) => {
+      const response = await fetch('/console/session', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password }),
+      });
+      return response.status;
+    }, [env('MULTI_EMAIL'), env('MULTI_PASSWORD')]);
+    check(again === 201, `signing in again answered ${again}`);
+    await multi.getByRole('link', { name: 'Registries', exact: true }).click();
+    await heading(multi, 'Registries');
+    await multi.getByText('This contract has no registries yet.').waitFor();
 
     check(!problems.length, problems.join('\n'));
   } catch (error) {

@@ -8,7 +8,8 @@ use std::process::Command;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tollgate_server::auth::console_sessions::{IDLE_LIFETIME, MAX_LIFETIME};
+use tollgate_server::auth::accounts::Accounts;
+use tollgate_server::auth::console_sessions::{IDLE_LIFETIME, MAX_LIFETIME, RENEWED_FOR};
 
 use crate::support::registry::{Distribution, require, write_oci_image};
 use crate::support::*;
@@ -168,8 +169,14 @@ async fn an_idle_session_ends_and_a_used_one_lasts_at_most_its_maximum() {
     let tokens =
         |session: &ConsoleSignIn| session.request(&app, Method::GET, "/auth/v1/tokens").send();
     let idle = console_sign_in(&app, OWNER_EMAIL, OWNER_PASSWORD).await;
-    let used = console_sign_in(&app, OWNER_EMAIL, OWNER_PASSWORD).await;
+    // A session lives at least IDLE_LIFETIME after a use...
+    app.clock.advance(IDLE_LIFETIME - 1);
+    assert_eq!(tokens(&idle).await.unwrap().status(), StatusCode::OK);
+    // ...and ends when left alone for RENEWED_FOR.
+    app.clock.advance(RENEWED_FOR);
+    expect_error(tokens(&idle).await.unwrap(), StatusCode::UNAUTHORIZED).await;
     // Used every 20 minutes, a session outlives its idle lifetime...
+    let used = console_sign_in(&app, OWNER_EMAIL, OWNER_PASSWORD).await;
     let step = IDLE_LIFETIME * 2 / 3;
     let mut elapsed = 0;
     while elapsed + step < MAX_LIFETIME {
@@ -181,11 +188,72 @@ async fn an_idle_session_ends_and_a_used_one_lasts_at_most_its_maximum() {
             "after {elapsed} s"
         );
     }
-    // ...the unused one has ended long ago...
-    expect_error(tokens(&idle).await.unwrap(), StatusCode::UNAUTHORIZED).await;
-    // ...and none outlives the maximum, however much it is used.
+    // ...but none outlives the maximum, however much it is used.
     app.clock.advance(MAX_LIFETIME - elapsed);
     expect_error(tokens(&used).await.unwrap(), StatusCode::UNAUTHORIZED).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_password_or_a_new_sign_in_ends_the_sessions_before_it() {
+    let app = TestApp::spawn().await;
+    let first = console_sign_in(&app, OWNER_EMAIL, OWNER_PASSWORD).await;
+    // Signing in again from the same browser ends the session it held.
+    let again = console_sign_in_request(&app, OWNER_EMAIL, OWNER_PASSWORD)
+        .header("cookie", &first.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    let old = first
+        .request(&app, Method::GET, "/auth/v1/tokens")
+        .send()
+        .await
+        .unwrap();
+    expect_error(old, StatusCode::UNAUTHORIZED).await;
+    // A new password ends every session opened with the old one.
+    let elsewhere = console_sign_in(&app, OWNER_EMAIL, OWNER_PASSWORD).await;
+    Accounts::new(app.store.clone(), app.clock.clone())
+        .set_password(OWNER_EMAIL, "a brand new password")
+        .await
+        .unwrap();
+    let after = elsewhere
+        .request(&app, Method::GET, "/auth/v1/tokens")
+        .send()
+        .await
+        .unwrap();
+    expect_error(after, StatusCode::UNAUTHORIZED).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_other_site_can_sign_a_visitor_in_or_plant_a_session() {
+    let app = TestApp::spawn().await;
+    let cross_site = console_sign_in_request(&app, OWNER_EMAIL, OWNER_PASSWORD)
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    let message = expect_error(cross_site, StatusCode::FORBIDDEN).await;
+    assert!(message.contains("console's own page"), "{message}");
+    // A form of another site cannot send JSON.
+    let form = app
+        .client
+        .post(app.url("/console/session"))
+        .form(&[("email", OWNER_EMAIL), ("password", OWNER_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    expect_error(form, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    // A second session cookie beside the real one (one was planted) is no session.
+    let real = console_sign_in(&app, OWNER_EMAIL, OWNER_PASSWORD).await;
+    let planted = console_sign_in(&app, OWNER_EMAIL, OWNER_PASSWORD).await;
+    let both = app
+        .get("/auth/v1/tokens")
+        .header("cookie", format!("{}; {}", planted.cookie, real.cookie))
+        .header("x-csrf-token", &real.csrf)
+        .send()
+        .await
+        .unwrap();
+    expect_error(both, StatusCode::UNAUTHORIZED).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,23 +12,26 @@ const PLAIN_NAME: &str = "tollgate_session";
 /// The cookie's name over HTTPS.
 const SECURE_NAME: &str = "__Host-tollgate_session";
 
-/// The session secret the request's cookies carry, if any: 43 base64url
-/// characters, as [`crate::secrets::random_secret`] makes them.
-pub(crate) fn session_secret(headers: &HeaderMap) -> Option<&str> {
-    headers
+/// The session secret the request's cookies carry, if any: under this
+/// deployment's cookie name only (over HTTPS the `__Host-` one, which no
+/// other host and no plain-HTTP answer can set), exactly once, and 43
+/// base64url characters, as [`crate::secrets::random_secret`] makes them.
+pub(crate) fn session_secret(headers: &HeaderMap, secure: bool) -> Option<&str> {
+    let wanted = name(secure);
+    let mut values = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == PLAIN_NAME || *name == SECURE_NAME)
-        .map(|(_, value)| value)
-        .filter(|value| {
-            value.len() == 43
-                && value
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+        .filter(|(name, _)| *name == wanted)
+        .map(|(_, value)| value);
+    let value = values.next()?;
+    let well_formed = value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    (well_formed && values.next().is_none()).then_some(value)
 }
 
 /// `Set-Cookie` for a new session.
@@ -72,23 +75,38 @@ mod tests {
     fn the_secret_is_found_among_other_cookies() {
         let secret = "a".repeat(43);
         let headers = with_cookie(&format!("theme=dark; tollgate_session={secret}; x=1"));
-        assert_eq!(session_secret(&headers), Some(secret.as_str()));
+        assert_eq!(session_secret(&headers, false), Some(secret.as_str()));
         let headers = with_cookie(&format!("__Host-tollgate_session={secret}"));
-        assert_eq!(session_secret(&headers), Some(secret.as_str()));
+        assert_eq!(session_secret(&headers, true), Some(secret.as_str()));
     }
 
     #[test]
     fn anything_else_is_no_secret() {
+        let secret = "a".repeat(43);
         for cookie in [
             "tollgate_session=",
             "tollgate_session=short",
             &format!("tollgate_session={}", "a".repeat(44)),
             &format!("tollgate_session={}%", "a".repeat(42)),
-            &format!("other_session={}", "a".repeat(43)),
+            &format!("other_session={secret}"),
+            // Twice: one of them was planted.
+            &format!(
+                "tollgate_session={secret}; tollgate_session={}",
+                "b".repeat(43)
+            ),
         ] {
-            assert_eq!(session_secret(&with_cookie(cookie)), None, "{cookie}");
+            assert_eq!(
+                session_secret(&with_cookie(cookie), false),
+                None,
+                "{cookie}"
+            );
         }
-        assert_eq!(session_secret(&HeaderMap::new()), None);
+        assert_eq!(session_secret(&HeaderMap::new(), false), None);
+        // Over HTTPS only the __Host- cookie counts, which no other host can set.
+        let plain = with_cookie(&format!("tollgate_session={secret}"));
+        assert_eq!(session_secret(&plain, true), None);
+        let secure = with_cookie(&format!("__Host-tollgate_session={secret}"));
+        assert_eq!(session_secret(&secure, false), None);
     }
 
     #[test]

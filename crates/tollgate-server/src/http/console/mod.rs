@@ -16,7 +16,7 @@ mod session;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{Redirect, Response};
 use axum::routing::get;
 
@@ -31,6 +31,10 @@ pub const CONSOLE_PATH: &str = "/console/";
 
 /// The header that carries the session's CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The `errorCode` of a request refused for a missing or stale CSRF token
+/// (the console then reads the session again and retries once).
+pub const CSRF_REFUSED: &str = "csrf-token-mismatch";
 
 /// The console's pages, assets and session.
 pub fn routes() -> Router<Arc<AppState>> {
@@ -62,7 +66,9 @@ pub(crate) fn check_csrf(
     if csrf_matches(secret, presented) {
         Ok(())
     } else {
-        Err(ApiError::forbidden(
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            CSRF_REFUSED,
             "this request carries the console's session cookie but not its CSRF token (X-CSRF-Token): reload the console",
         ))
     }

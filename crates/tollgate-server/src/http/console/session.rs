@@ -4,8 +4,9 @@
 //! signing out (`DELETE`, which ends the session on the server).
 //!
 //! Signing in goes through the authentication gate like a Basic login
-//! (throttled, audited); an account in several contracts starts in the
-//! first one and picks or switches in the console.
+//! (throttled, audited), only from the console's own page; an account in
+//! several contracts starts in the first one and picks or switches in the
+//! console. Signing in again ends the session the browser held before.
 
 use std::sync::Arc;
 
@@ -21,7 +22,7 @@ use super::cookie;
 use crate::auth::AuthMethod;
 use crate::auth::Member;
 use crate::auth::console_sessions::{ConsoleSessionError, StartedSession, csrf_token};
-use crate::auth::gate::{AccountPassword, MemberRefusal};
+use crate::auth::gate::AccountPassword;
 use crate::clock::rfc3339;
 use crate::http::AppState;
 use crate::http::client::ClientAddress;
@@ -76,27 +77,40 @@ struct SessionView {
 async fn sign_in(
     State(state): State<Arc<AppState>>,
     ClientAddress(client): ClientAddress,
+    headers: HeaderMap,
     JsonBody(input): JsonBody<SignIn>,
 ) -> Result<Response, ApiError> {
+    refuse_other_sites(&headers)?;
     let contract = input.contract.map(contract_number).transpose()?;
     let credential = AccountPassword {
         email: &input.email,
         password: &input.password,
         contract,
+        first_if_several: true,
     };
-    let member = match state.gate.authenticate(credential, client).await {
-        Err(MemberRefusal::ContractRequired(contracts)) => {
-            let first = AccountPassword {
-                contract: contracts.first().copied(),
-                ..credential
-            };
-            state.gate.authenticate(first, client).await
-        }
-        other => other,
-    }
-    .map_err(|refusal| ApiError::from(refusal).to_console())?;
-    let started = state.console_sessions.start(&member).await?;
+    let member = state
+        .gate
+        .authenticate(credential, client)
+        .await
+        .map_err(|refusal| ApiError::from(refusal).to_console())?;
+    let previous = super::session_secret(&headers, state.secure_cookies);
+    let started = state.console_sessions.start(&member, previous).await?;
     started_answer(&state, &member, started, StatusCode::CREATED).await
+}
+
+/// A sign-in sent from another site's page (`Sec-Fetch-Site`, which
+/// browsers set and pages cannot) is refused: no page elsewhere can sign a
+/// visitor in to an account of its choosing. Older browsers that do not
+/// send the header still cannot: the body must be `application/json`,
+/// which a form of another site cannot send without Tollgate's consent.
+fn refuse_other_sites(headers: &HeaderMap) -> Result<(), ApiError> {
+    match headers.get("sec-fetch-site").map(|v| v.as_bytes()) {
+        None | Some(b"same-origin") | Some(b"none") => Ok(()),
+        Some(_) => Err(ApiError::forbidden(
+            "signing in to the console is only possible from the console's own page",
+        )
+        .to_console()),
+    }
 }
 
 async fn read(
@@ -104,9 +118,10 @@ async fn read(
     Caller(member): Caller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (AuthMethod::Console { session }, Some(secret)) =
-        (&member.method, super::session_secret(&headers))
-    else {
+    let (AuthMethod::Console { session }, Some(secret)) = (
+        &member.method,
+        super::session_secret(&headers, state.secure_cookies),
+    ) else {
         return Err(ApiError::bad_request(
             "this is the web console's own session: sign in to the console first",
         ));
@@ -122,15 +137,8 @@ async fn switch(
 ) -> Result<Response, ApiError> {
     let contract = contract_number(input.contract)?;
     let started = state.console_sessions.switch(&member, contract).await?;
-    let membership = state
-        .console_sessions
-        .memberships(&member)
-        .await?
-        .into_iter()
-        .find(|m| m.contract == contract)
-        .ok_or(ConsoleSessionError::NotAMember(contract))?;
     let member = Member {
-        membership,
+        membership: started.membership.clone(),
         ..member
     };
     started_answer(&state, &member, started, StatusCode::OK).await
@@ -206,6 +214,7 @@ impl From<ConsoleSessionError> for ApiError {
         match error {
             ConsoleSessionError::NotAMember(_) => ApiError::forbidden(error.to_string()),
             ConsoleSessionError::NotASession => ApiError::bad_request(error.to_string()),
+            ConsoleSessionError::Ended => ApiError::unauthorized(error.to_string()).to_console(),
             ConsoleSessionError::Store(e) => e.into(),
         }
     }

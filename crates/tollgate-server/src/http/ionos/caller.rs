@@ -79,6 +79,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
                 email: basic.name(),
                 password: basic.password(),
                 contract,
+                first_if_several: false,
             };
             state.gate.authenticate(credential, client).await?
         } else if scheme.eq_ignore_ascii_case("bearer") {
@@ -100,20 +101,22 @@ impl FromRequestParts<Arc<AppState>> for Caller {
 /// A member signed in to the web console: a request without an
 /// `Authorization` header that carries the console's session cookie and,
 /// for every request but the session's own `GET`, its CSRF token. A
-/// refusal of the console's requests (with the cookie, or to the console's
-/// own paths) challenges for Bearer only, so that no browser answers it
-/// with a password prompt of its own.
+/// refusal of the console's requests (with the cookie or a CSRF token, or
+/// to the console's own paths) challenges for Bearer only, so that no
+/// browser answers it with a password prompt of its own.
 async fn console_member(
     parts: &Parts,
     state: &Arc<AppState>,
     contract: Option<ContractNumber>,
     client: std::net::IpAddr,
 ) -> Result<Member, ApiError> {
-    let Some(secret) = console::session_secret(&parts.headers) else {
+    let Some(secret) = console::session_secret(&parts.headers, state.secure_cookies) else {
         let refusal = ApiError::unauthorized(
             "authentication required: send Authorization: Basic <base64(email:password)> or Bearer <token>",
         );
-        return Err(if parts.uri.path().starts_with("/console/") {
+        let from_console = parts.uri.path().starts_with("/console/")
+            || parts.headers.contains_key(console::CSRF_HEADER);
+        return Err(if from_console {
             refusal.to_console()
         } else {
             refusal
