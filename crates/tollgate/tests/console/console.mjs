@@ -187,6 +187,8 @@ async function main() {
 
     step = 'change the expiry';
     await page.getByRole('button', { name: 'Change expiry of token ci-push' }).click();
+    await page.getByRole('dialog').waitFor();
+    await accessible(page, 'expiry dialog');
     await page.getByLabel('Expires at (your local time)').fill('2031-05-01T12:00');
     await page.getByLabel('Never expires').uncheck();
     await page.getByRole('button', { name: 'Save expiry' }).click();
@@ -202,6 +204,7 @@ async function main() {
     step = 'delete the token';
     await page.getByRole('button', { name: 'Delete token ci-push' }).click();
     await page.getByRole('dialog').getByText(`Everything that logs in to ${registryName}.cr.example.test as ci-push`).waitFor();
+    await accessible(page, 'confirmation dialog');
     await page.getByRole('dialog').getByRole('button', { name: 'Delete token' }).click();
     await page.getByText('This registry has no tokens yet.').waitFor();
 
