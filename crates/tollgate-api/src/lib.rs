@@ -6,6 +6,7 @@
 //! I/O, so the server and any client can share it.
 
 pub mod account;
+pub mod artifacts;
 pub mod audit;
 pub mod auth;
 pub mod error;

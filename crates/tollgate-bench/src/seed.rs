@@ -67,6 +67,7 @@ pub async fn base(store: &Store, now: i64) -> anyhow::Result<Seeded> {
                     location: "de/fra".into(),
                     settings: Default::default(),
                     stamps: Stamps::created(&change(&user_id, now)),
+                    storage: Default::default(),
                 },
                 now,
                 &Event::by_operator(

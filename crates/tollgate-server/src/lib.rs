@@ -57,9 +57,10 @@ use crate::http::tls::ReloadingCertificate;
 use crate::keys::{AUTH_KEYS, KeyRing, REGISTRY_KEYS};
 use crate::ops::health::Health;
 use crate::ops::metrics::Metrics;
+use crate::registry::events::RegistryEvents;
 use crate::registry::jwt::RegistryTokenIssuer;
 use crate::registry::login::RegistryLogins;
-use crate::registry::{Registries, RegistryTokens};
+use crate::registry::{Registries, RegistryTokens, Repositories};
 use crate::store::Store;
 
 /// A service instance, bound to its address and ready to serve.
@@ -175,6 +176,8 @@ impl Application {
             registry_domain,
             trusted_proxies,
             audit,
+            repositories: Repositories::new(store.clone()),
+            registry_events: RegistryEvents::new(store.clone(), clock.clone()),
             console_sessions: ConsoleSessions::new(store.clone(), clock.clone()),
             secure_cookies: public_url.starts_with("https://"),
         });

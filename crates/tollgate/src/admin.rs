@@ -1,5 +1,6 @@
-//! `tollgate admin ...`: accounts and signing keys, administered on the
-//! store directly through the same services the HTTP surfaces use.
+//! `tollgate admin ...`: accounts, signing keys, the audit trail, backups and
+//! registries' notifications secrets, administered on the store directly
+//! through the same services the HTTP surfaces use.
 //!
 //! These commands open the database themselves, so they work whether or not
 //! `serve` runs (SQLite in WAL mode and PostgreSQL both allow it).
@@ -18,6 +19,7 @@ use tollgate_server::clock::rfc3339;
 use tollgate_server::clock::{Clock, SystemClock};
 use tollgate_server::config::DEFAULT_DATABASE_URL;
 use tollgate_server::keys::{self, AUTH_KEYS, REGISTRY_KEYS};
+use tollgate_server::registry::events::{RegistryEvents, notifications_authorization};
 use tollgate_server::store::AuditQuery;
 use tollgate_server::store::Store;
 
@@ -35,6 +37,18 @@ pub enum AdminCommand {
     },
     /// Read the audit trail: every contract's, newest first.
     Audit(AuditArgs),
+    /// Make a registry's notifications secret, and print the
+    /// `notifications` section of its Distribution configuration.
+    RegistryNotifications {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The registry's name (the first label of its hostname).
+        #[arg(long)]
+        registry: String,
+        /// Where the registry reaches Tollgate (e.g. https://tollgate.example.com).
+        #[arg(long)]
+        tollgate_url: String,
+    },
     /// Copy the embedded store to a new file, consistently, while `serve` runs.
     Backup {
         #[command(flatten)]
@@ -146,7 +160,44 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Keys { command } => run_keys(command).await,
         AdminCommand::Audit(args) => run_audit(args).await,
         AdminCommand::Backup { store, to } => run_backup(&store, &to).await,
+        AdminCommand::RegistryNotifications {
+            store,
+            registry,
+            tollgate_url,
+        } => run_registry_notifications(&store, &registry, &tollgate_url).await,
     }
+}
+
+async fn run_registry_notifications(
+    store: &StoreArgs,
+    registry: &str,
+    tollgate_url: &str,
+) -> anyhow::Result<()> {
+    let name = registry_rules::RegistryName::parse("--registry", registry)?;
+    let events = RegistryEvents::new(
+        Store::connect(&store.database).await?,
+        Arc::new(SystemClock),
+    );
+    let secret = events
+        .new_secret(&name)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("there is no registry named {name}"))?;
+    let authorization = notifications_authorization(&name, &secret);
+    println!("# The notifications section of registry {name}'s Distribution configuration.");
+    println!("# It holds a new secret, shown only this once; the one before stops working now.");
+    println!("notifications:");
+    println!("  endpoints:");
+    println!("    - name: tollgate");
+    println!(
+        "      url: {}/registry/events",
+        tollgate_url.trim_end_matches('/')
+    );
+    println!("      headers:");
+    println!("        Authorization: [\"{authorization}\"]");
+    println!("      timeout: 5s");
+    println!("      threshold: 5");
+    println!("      backoff: 2s");
+    Ok(())
 }
 
 async fn run_backup(store: &StoreArgs, to: &std::path::Path) -> anyhow::Result<()> {

@@ -38,6 +38,9 @@ pub enum RefusedSubject {
     ConsoleSession,
     /// A registry token, by the registry and the name presented.
     RegistryToken { registry: String, name: String },
+    /// A registry's event notifications, by the registry named; `claimed`
+    /// is what the audit trail shows as the actor.
+    RegistryNotifications { registry: String, claimed: String },
 }
 
 /// One refused login.
@@ -186,7 +189,15 @@ impl RefusalWriter {
                     ("console_session", None),
                 )]
             }
-            RefusedSubject::RegistryToken { registry, name } => {
+            RefusedSubject::RegistryToken { registry, name }
+            | RefusedSubject::RegistryNotifications {
+                registry,
+                claimed: name,
+            } => {
+                let kind = match &refused.subject {
+                    RefusedSubject::RegistryToken { .. } => ActorKind::RegistryToken,
+                    _ => ActorKind::Anonymous,
+                };
                 let found = match looked_up.registries.get(registry) {
                     Some(found) => found.clone(),
                     None => {
@@ -198,7 +209,7 @@ impl RefusalWriter {
                 match found {
                     Some((contract, id)) => vec![event(
                         Some(contract),
-                        ActorKind::RegistryToken,
+                        kind,
                         name,
                         ("registry", Some(id.to_string())),
                     )],

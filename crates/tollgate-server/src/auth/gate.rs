@@ -1,8 +1,8 @@
 //! The one gate every credential passes through.
 //!
-//! Six kinds of login reach the service: an account's e-mail and password
+//! Seven kinds of login reach the service: an account's e-mail and password
 //! (Basic), an access token (Bearer) and a web console session's cookie on
-//! the IONOS APIs; a registry
+//! the IONOS APIs; a registry's event notifications; a registry
 //! token's name and password on `/registry/token`, as Docker's Basic `GET`
 //! or the OAuth2 password form; and a refresh token. Each is a
 //! [`Credential`], and [`Authenticator::authenticate`] is the only way to
@@ -32,6 +32,7 @@ use crate::clock::Clock;
 use crate::jwt::JwtError;
 use crate::ops::metrics::Metrics;
 use crate::ops::striped::StripedCounter;
+use crate::registry::events::{self, Notifier};
 use crate::registry::login::{Denied, RegistryLogins};
 use crate::store::{Account, LoginToken, Membership, Store, StoreError};
 
@@ -50,16 +51,19 @@ pub enum LoginKind {
     RegistryRefresh,
     /// A web console session's cookie on the IONOS APIs.
     ConsoleSession,
+    /// A registry's event notifications, `POST /registry/events`.
+    RegistryNotifications,
 }
 
 impl LoginKind {
-    pub const ALL: [LoginKind; 6] = [
+    pub const ALL: [LoginKind; 7] = [
         LoginKind::Basic,
         LoginKind::Bearer,
         LoginKind::RegistryBasic,
         LoginKind::RegistryPassword,
         LoginKind::RegistryRefresh,
         LoginKind::ConsoleSession,
+        LoginKind::RegistryNotifications,
     ];
 
     fn index(self) -> usize {
@@ -75,6 +79,7 @@ impl LoginKind {
             LoginKind::RegistryPassword => "registry_password",
             LoginKind::RegistryRefresh => "registry_refresh",
             LoginKind::ConsoleSession => "console_session",
+            LoginKind::RegistryNotifications => "registry_notifications",
         }
     }
 }
@@ -476,6 +481,53 @@ impl Credential for ConsoleSession<'_> {
             },
             address: client,
         })
+    }
+}
+
+/// A registry's event notifications: the registry they claim to come
+/// from (the Basic user name) and its notifications secret.
+/// (No `Debug`: it holds a secret.)
+#[derive(Clone, Copy)]
+pub struct RegistryNotifications<'a> {
+    pub registry: &'a str,
+    pub secret: &'a str,
+}
+
+impl Credential for RegistryNotifications<'_> {
+    type Proof = Notifier;
+    type Refusal = Denied;
+
+    fn kind(&self) -> LoginKind {
+        LoginKind::RegistryNotifications
+    }
+
+    fn guessable(&self) -> Option<Guessable<'_>> {
+        None
+    }
+
+    fn claimed(&self, _: &Authenticator) -> RefusedSubject {
+        RefusedSubject::RegistryNotifications {
+            registry: self.registry.chars().take(64).collect(),
+            claimed: "(event notifications)".to_owned(),
+        }
+    }
+
+    fn throttled(retry: RetryAfter) -> Denied {
+        Denied::Throttled(retry)
+    }
+
+    fn reason(refusal: &Denied) -> Option<&'static str> {
+        refusal.audited_reason()
+    }
+
+    fn wrong_guess(_: &Denied) -> bool {
+        false
+    }
+
+    fn used(_: &Notifier, _: &LastUse, _: IpAddr) {}
+
+    async fn verify(&self, gate: &Authenticator, _: IpAddr) -> Result<Notifier, Denied> {
+        events::authenticate_notifier(&gate.parts.store, self.registry, self.secret).await
     }
 }
 

@@ -42,8 +42,9 @@ use crate::auth::tokens::AuthTokens;
 use crate::clock::Clock;
 use crate::ops::health::Health;
 use crate::ops::metrics::Metrics;
+use crate::registry::events::RegistryEvents;
 use crate::registry::jwt::RegistryTokenIssuer;
-use crate::registry::{Registries, RegistryTokens};
+use crate::registry::{Registries, RegistryTokens, Repositories};
 
 /// Request bodies larger than this are refused with 413.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -72,6 +73,10 @@ pub struct AppState {
     pub trusted_proxies: Vec<tollgate_api::registry_rules::Subnet>,
     /// The audit trail, which owners and admins read.
     pub audit: Arc<crate::audit::AuditTrail>,
+    /// What registries hold, read as repositories and artifacts.
+    pub repositories: Repositories,
+    /// Takes in registries' event notifications.
+    pub registry_events: RegistryEvents,
     /// The web console's sign-in sessions.
     pub console_sessions: ConsoleSessions,
     /// Whether the console's cookie is marked `Secure` (Tollgate is reached over HTTPS).

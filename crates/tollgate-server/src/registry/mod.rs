@@ -1,7 +1,9 @@
 //! The Container Registry domain: registries and their tokens as services
 //! ([`Registries`], [`RegistryTokens`]), and the registry token service's
 //! rules: logins ([`login`]), granted access ([`access`]) and the JWTs
-//! registries verify ([`jwt`]).
+//! registries verify ([`jwt`]); what registries hold, from their own event
+//! notifications ([`events`]), read as repositories and artifacts
+//! ([`Repositories`]).
 //!
 //! Managing registries takes a [`Manager`]: a member who holds the owner or
 //! admin role or the `accessAndManageRegistries` privilege in their
@@ -9,9 +11,11 @@
 //! other contracts' registries and tokens do not exist for them.
 
 pub mod access;
+pub mod events;
 pub mod jwt;
 pub mod login;
 mod registries;
+mod repositories;
 mod tokens;
 
 use std::fmt;
@@ -20,6 +24,7 @@ use tollgate_api::account::Privilege;
 use tollgate_api::auth::ContractNumber;
 
 pub use registries::{NewRegistry, Registries, RegistryError};
+pub use repositories::{Repositories, RepositoryError};
 pub use tokens::{CreatedToken, NewToken, RegistryTokenError, RegistryTokens};
 
 use crate::auth::Member;

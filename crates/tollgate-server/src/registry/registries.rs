@@ -256,6 +256,7 @@ impl Registries {
             location: new.location,
             settings: new.settings,
             stamps: Stamps::created(&by.change(now)),
+            storage: Default::default(),
         };
         match self.store.insert_registry(&record, now, &event).await {
             Ok(()) => Ok(record),

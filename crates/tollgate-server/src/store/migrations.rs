@@ -33,6 +33,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../migrations/0007_console_sessions.sql"),
     ),
+    (
+        8,
+        include_str!("../../migrations/0008_repositories_and_artifacts.sql"),
+    ),
 ];
 
 /// The schema version once every migration is applied.

@@ -16,6 +16,7 @@ mod migrations;
 mod query;
 mod registries;
 mod registry_tokens;
+mod repositories;
 mod sqlite_file;
 mod sqlite_reads;
 mod token_pages;
@@ -34,8 +35,13 @@ pub use backup::Backup;
 pub use console_sessions::{ConsoleSessionLookup, ConsoleSessionRecord, Replaces};
 pub use keys::{KeyRotation, SigningKeyRecord};
 pub use migrations::SCHEMA_VERSION;
-pub use registries::{RegistryPage, RegistryPatch, RegistryRecord, RegistrySettings};
+pub use registries::{
+    NotifierLogin, RegistryPage, RegistryPatch, RegistryRecord, RegistrySettings, StorageUse,
+};
 pub use registry_tokens::{LoginToken, RegistryTokenRecord, TokenPatch, TokenSettings};
+pub use repositories::{
+    ArtifactRecord, Order, OrderColumn, RegistryChange, RepositoryRecord, Window,
+};
 pub use token_uses::{LastUse, TokenUse, UsedToken};
 pub use users::{Account, Membership, NewUser, UserRecord};
 

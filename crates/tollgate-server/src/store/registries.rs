@@ -32,6 +32,15 @@ pub struct RegistryRecord {
     pub location: String,
     pub settings: RegistrySettings,
     pub stamps: Stamps,
+    /// What its blobs and manifests take, as its notifications report them.
+    pub storage: StorageUse,
+}
+
+/// A registry's storage: bytes, and when they were last summed (never: `None`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StorageUse {
+    pub bytes: i64,
+    pub updated_at: Option<i64>,
 }
 
 /// One page of a contract's registries, and where the next one starts.
@@ -67,7 +76,8 @@ macro_rules! registry_columns {
         concat!(
             "id, contract_number, name, location, gc_days, gc_time, vulnerability_scanning, ",
             "api_subnet_allow_list, ",
-            stamp_columns!()
+            stamp_columns!(),
+            ", storage_bytes, storage_updated_at"
         )
     };
 }
@@ -129,10 +139,12 @@ impl Store {
             Param::string(allow_list_json(&s.allow_list)),
         ];
         row.extend(registry.stamps.params());
+        row.push(Param::int(registry.storage.bytes));
+        row.push(Param::opt_int(registry.storage.updated_at));
         const INSERT: &str = concat!(
             "INSERT INTO registries (",
             registry_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         );
         bind(sqlx::query(INSERT), &row).execute(&mut *tx).await?;
         insert_events(&mut tx, std::slice::from_ref(event)).await?;
@@ -294,6 +306,64 @@ impl Store {
     }
 }
 
+/// A registry as its event notifications authenticate: whose it is, and
+/// the digest of the secret its notifications carry (if one was made).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifierLogin {
+    pub contract: ContractNumber,
+    pub id: RegistryId,
+    pub secret_digest: Option<String>,
+}
+
+impl Store {
+    /// Gives the registry named `name` a new notifications secret (its
+    /// digest), replacing any earlier one, and records `event`; `None`
+    /// when there is no such registry.
+    pub async fn set_registry_events_secret(
+        &self,
+        name: &str,
+        secret_digest: &str,
+        event: impl Fn(ContractNumber, &RegistryId) -> AuditEvent,
+    ) -> StoreResult<Option<(ContractNumber, RegistryId)>> {
+        let Some((contract, id)) = self.registry_by_name(name).await? else {
+            return Ok(None);
+        };
+        let params = [
+            Param::str(secret_digest),
+            Param::contract(contract),
+            Param::str(id.as_str()),
+        ];
+        let changed = self
+            .execute_recorded(
+                "UPDATE registries SET events_secret_digest = $1 WHERE contract_number = $2 AND id = $3",
+                &params,
+                &[event(contract, &id)],
+            )
+            .await?;
+        Ok((changed == 1).then_some((contract, id)))
+    }
+
+    /// What the notifications of the registry named `name` are checked against.
+    pub async fn registry_notifier(&self, name: &str) -> StoreResult<Option<NotifierLogin>> {
+        self.read_optional(
+            "SELECT contract_number, id, events_secret_digest FROM registries WHERE name = $1",
+            &[Param::str(name)],
+        )
+        .await
+    }
+}
+
+impl FromRow for NotifierLogin {
+    fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        let key = RegistryKey::from_row(row)?;
+        Ok(NotifierLogin {
+            contract: key.contract,
+            id: key.id,
+            secret_digest: row.get("events_secret_digest")?,
+        })
+    }
+}
+
 /// Whose a registry is and its id: all a refused login's event needs.
 struct RegistryKey {
     contract: ContractNumber,
@@ -312,7 +382,7 @@ impl FromRow for RegistryKey {
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
-fn escape_like(s: &str) -> String {
+pub(super) fn escape_like(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -370,6 +440,10 @@ impl FromRow for RegistryRecord {
                 allow_list: allow_list_from(&allow_list)?,
             },
             stamps: Stamps::from_row(row)?,
+            storage: StorageUse {
+                bytes: row.get("storage_bytes")?,
+                updated_at: row.get("storage_updated_at")?,
+            },
         })
     }
 }

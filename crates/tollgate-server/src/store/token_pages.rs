@@ -261,6 +261,7 @@ mod tests {
             location: "de/fra".into(),
             settings: Default::default(),
             stamps: stamps.clone(),
+            storage: Default::default(),
         };
         let event = crate::audit::Event::by_operator(
             None,

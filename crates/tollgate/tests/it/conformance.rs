@@ -13,7 +13,7 @@ use crate::support::*;
 const REQUIREMENTS: &str = include_str!("../conformance/requirements.txt");
 
 /// The virtual environment's Python, installing the SDK if it is missing or stale.
-fn sdk_python() -> PathBuf {
+pub fn sdk_python() -> PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("container-registry-sdk-venv");
     let python = venv.join("bin").join("python");
     let marker = venv.join("installed-requirements.txt");

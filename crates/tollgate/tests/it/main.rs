@@ -23,6 +23,7 @@ mod registries;
 mod registry_e2e;
 mod registry_token;
 mod registry_tokens;
+mod repositories;
 mod restarts;
 mod sdk;
 mod support;

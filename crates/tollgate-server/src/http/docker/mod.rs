@@ -1,9 +1,11 @@
 //! The registry token service: `/registry/token`, where registries send
 //! `docker login`, push and pull, and `/registry/certs.pem`, the bundle
-//! they verify its JWTs with. Every error answer is in Docker's format,
+//! they verify its JWTs with; and `/registry/events`, where they send
+//! their event notifications ([`events`]). Every error answer is in Docker's format,
 //! `{"errors": [{"code", "message"}]}` ([`TokenError`]), also the answers
 //! the framework makes itself and a panic turned into a 500.
 
+mod events;
 mod token;
 
 use std::any::Any;
@@ -23,7 +25,9 @@ use super::limits::Overrun;
 /// panics (other framework answers get it from
 /// [`super::complete_framework_error`]).
 pub fn routes() -> Router<Arc<AppState>> {
-    token::routes().layer(CatchPanicLayer::custom(panic_to_500))
+    token::routes()
+        .merge(events::routes())
+        .layer(CatchPanicLayer::custom(panic_to_500))
 }
 
 /// Whether `path` is this surface's: everything under `/registry/`.

@@ -16,6 +16,7 @@ pub(crate) mod json;
 mod links;
 mod registries;
 mod registry_tokens;
+mod repositories;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(audit_api::routes())
         .merge(registries::routes())
         .merge(registry_tokens::routes())
+        .merge(repositories::routes())
 }
 
 /// Gives `router` this surface's error rendering: a 405 names the method,

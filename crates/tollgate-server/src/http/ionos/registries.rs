@@ -22,6 +22,7 @@ use super::caller::{Caller, RegistryManager};
 use super::error::ApiError;
 use super::json::JsonBody;
 use super::links::{created, metadata, with_query};
+use crate::clock::rfc3339;
 use crate::http::AppState;
 use crate::http::query::QueryParams;
 use crate::registry::{NewRegistry, Put};
@@ -247,8 +248,8 @@ fn to_wire(state: &AppState, r: &RegistryRecord) -> RegistryResponse {
                 time: r.settings.gc.time().to_owned(),
             },
             storage_usage: StorageUsage {
-                bytes: 0,
-                updated_at: None,
+                bytes: r.storage.bytes,
+                updated_at: r.storage.updated_at.map(rfc3339),
             },
             features: RegistryFeatures {
                 vulnerability_scanning: Some(FeatureToggle {

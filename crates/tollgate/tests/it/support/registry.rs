@@ -35,6 +35,31 @@ pub struct Distribution {
 impl Distribution {
     /// Starts a registry that announces `service` and trusts the app's keys.
     pub async fn start(app: &TestApp, service: &str) -> Distribution {
+        Self::start_with(app, service, "").await
+    }
+
+    /// Like [`Self::start`], sending its event notifications to the app,
+    /// authenticated as `registry` (its name) with `secret`.
+    pub async fn start_notifying(
+        app: &TestApp,
+        service: &str,
+        registry: &str,
+        secret: &str,
+    ) -> Distribution {
+        use base64::Engine;
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("{registry}:{secret}"));
+        let notifications = format!(
+            "notifications:\n  endpoints:\n    - name: tollgate\n      url: {url}\n      \
+             headers:\n        Authorization: [\"Basic {basic}\"]\n      timeout: 5s\n      \
+             threshold: 5\n      backoff: 1s\n",
+            url = app.url("/registry/events"),
+        );
+        Self::start_with(app, service, &notifications).await
+    }
+
+    /// A registry with `extra` appended to its configuration.
+    async fn start_with(app: &TestApp, service: &str, extra: &str) -> Distribution {
         let dir = tempfile::tempdir().unwrap();
         let bundle = app
             .get("/registry/certs.pem")
@@ -54,7 +79,7 @@ impl Distribution {
         let address = format!("127.0.0.1:{port}");
         let config = format!(
             "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\n\
-             http:\n  addr: {address}\nauth:\n  token:\n    realm: {realm}\n    service: {service}\n    issuer: {issuer}\n    rootcertbundle: {certs}\n",
+             http:\n  addr: {address}\nauth:\n  token:\n    realm: {realm}\n    service: {service}\n    issuer: {issuer}\n    rootcertbundle: {certs}\n{extra}",
             data = dir.path().join("data").display(),
             realm = app.url("/registry/token"),
             issuer = REGISTRY_ISSUER,
@@ -143,13 +168,24 @@ pub async fn push(
     repository: &str,
     creds: &str,
 ) -> Result<(), String> {
+    push_tag(image, registry, repository, "v1", creds).await
+}
+
+/// `skopeo copy` of the image layout to `repository:tag`.
+pub async fn push_tag(
+    image: &Path,
+    registry: &Distribution,
+    repository: &str,
+    tag: &str,
+    creds: &str,
+) -> Result<(), String> {
     skopeo(vec![
         "copy".into(),
         "--dest-tls-verify=false".into(),
         "--dest-creds".into(),
         creds.into(),
         format!("oci:{}:v1", image.display()),
-        format!("docker://{}/{repository}:v1", registry.address),
+        format!("docker://{}/{repository}:{tag}", registry.address),
     ])
     .await
 }

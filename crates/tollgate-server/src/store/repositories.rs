@@ -1,0 +1,486 @@
+//! What a registry holds: repositories, artifacts (manifests) and their
+//! tags, kept from the registry's own event notifications, and the blob
+//! sizes its storage usage is summed from.
+//!
+//! Every read and write names the contract and the registry, so another
+//! contract's repositories are invisible. Events are taken in at most
+//! once each (their ids are kept), in one transaction per delivery.
+
+use tollgate_api::auth::ContractNumber;
+use tollgate_api::registry_rules::RegistryId;
+
+use super::columns::Columns;
+use super::query::{FromRow, Param, bind};
+use super::registries::escape_like;
+use super::{Store, StoreResult};
+
+/// A repository as stored, with its artifact count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryRecord {
+    pub name: String,
+    pub created_at: i64,
+    pub artifact_count: i64,
+    pub push_count: i64,
+    pub pull_count: i64,
+    pub last_pushed_at: Option<i64>,
+    pub last_pulled_at: Option<i64>,
+}
+
+/// An artifact (a manifest) of a repository, with its tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactRecord {
+    pub repository: String,
+    pub digest: String,
+    pub media_type: String,
+    pub size: i64,
+    pub tags: Vec<String>,
+    pub created_at: i64,
+    pub push_count: i64,
+    pub pull_count: i64,
+    pub last_pushed_at: i64,
+    pub last_pulled_at: Option<i64>,
+}
+
+/// One thing a registry reported, as the store takes it in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryChange {
+    /// A manifest was pushed (by tag, or by digest).
+    ManifestPushed {
+        repository: String,
+        digest: String,
+        media_type: String,
+        size: i64,
+        tag: Option<String>,
+        at: i64,
+    },
+    /// A manifest was downloaded.
+    ManifestPulled {
+        repository: String,
+        digest: String,
+        at: i64,
+    },
+    /// A manifest, or a blob, was deleted by digest.
+    Deleted { repository: String, digest: String },
+    /// A tag was removed.
+    Untagged { repository: String, tag: String },
+    /// A blob (layer or config) was stored, or mounted from another repository.
+    BlobStored { digest: String, size: i64 },
+}
+
+/// How lists of repositories and artifacts are sorted: a column of the
+/// query (none: by name, or repository and digest), and the direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Order {
+    pub column: Option<OrderColumn>,
+    pub descending: bool,
+}
+
+/// What lists can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderColumn {
+    Name,
+    LastPush,
+    LastPull,
+    ArtifactCount,
+    PushCount,
+    PullCount,
+}
+
+impl Order {
+    /// `ORDER BY` for this order, with a stable tie-break; `None` sorts last.
+    fn sql(self, tie_break: &str) -> String {
+        let Some(column) = self.column else {
+            return format!(" ORDER BY {tie_break}");
+        };
+        let column = match column {
+            OrderColumn::Name => "name",
+            OrderColumn::LastPush => "COALESCE(last_pushed_at, -1)",
+            OrderColumn::LastPull => "COALESCE(last_pulled_at, -1)",
+            OrderColumn::ArtifactCount => "artifact_count",
+            OrderColumn::PushCount => "push_count",
+            OrderColumn::PullCount => "pull_count",
+        };
+        let direction = if self.descending { "DESC" } else { "ASC" };
+        format!(" ORDER BY {column} {direction}, {tie_break}")
+    }
+}
+
+/// One page of a list: where it starts and how long it may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub offset: i64,
+    pub limit: i64,
+}
+
+const REPOSITORY_COLUMNS: &str = "r.name, r.created_at, r.push_count, r.pull_count, r.last_pushed_at, r.last_pulled_at, \
+     (SELECT COUNT(*) FROM artifacts a WHERE a.contract_number = r.contract_number \
+      AND a.registry_id = r.registry_id AND a.repository = r.name) AS artifact_count";
+
+const ARTIFACT_COLUMNS: &str = "repository, digest, media_type, size, created_at, push_count, pull_count, \
+     last_pushed_at, last_pulled_at";
+
+impl Store {
+    /// Takes in what a registry reported; an event whose id was taken in
+    /// before is skipped. Answers how many were new. The registry's storage
+    /// usage is summed again, stamped `now`, in the same transaction.
+    pub async fn take_in_registry_changes(
+        &self,
+        contract: ContractNumber,
+        registry: &RegistryId,
+        changes: &[(String, RegistryChange)],
+        now: i64,
+    ) -> StoreResult<usize> {
+        let mut tx = self.pool().begin().await?;
+        let mut taken = 0;
+        for (event_id, change) in changes {
+            let seen = [
+                Param::contract(contract),
+                Param::str(registry.as_str()),
+                Param::str(event_id),
+                Param::int(now),
+            ];
+            let new = bind(
+                sqlx::query(
+                    "INSERT INTO registry_events (contract_number, registry_id, id, received_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                ),
+                &seen,
+            )
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if new == 0 {
+                continue;
+            }
+            taken += 1;
+            for (sql, params) in statements(contract, registry, change) {
+                bind(sqlx::query(sql), &params).execute(&mut *tx).await?;
+            }
+        }
+        let usage = [
+            Param::int(now),
+            Param::contract(contract),
+            Param::str(registry.as_str()),
+        ];
+        bind(
+            sqlx::query(
+                "UPDATE registries SET storage_updated_at = $1, storage_bytes = \
+                 (SELECT COALESCE(SUM(size), 0) FROM registry_blobs b \
+                  WHERE b.contract_number = $2 AND b.registry_id = $3) + \
+                 (SELECT COALESCE(SUM(size), 0) FROM artifacts a \
+                  WHERE a.contract_number = $2 AND a.registry_id = $3) \
+                 WHERE contract_number = $2 AND id = $3",
+            ),
+            &usage,
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(taken)
+    }
+
+    /// The repositories of a registry whose names contain `filter`, one page.
+    pub async fn list_repositories(
+        &self,
+        contract: ContractNumber,
+        registry: &RegistryId,
+        filter: Option<&str>,
+        order: Order,
+        window: Window,
+    ) -> StoreResult<Vec<RepositoryRecord>> {
+        let pattern = format!("%{}%", escape_like(filter.unwrap_or_default()));
+        let sql = format!(
+            "SELECT * FROM (SELECT {REPOSITORY_COLUMNS} FROM repositories r \
+             WHERE r.contract_number = $1 AND r.registry_id = $2 AND r.name LIKE $3 ESCAPE '\\') listed{} \
+             LIMIT $4 OFFSET $5",
+            order.sql("name")
+        );
+        let params = [
+            Param::contract(contract),
+            Param::str(registry.as_str()),
+            Param::string(pattern),
+            Param::int(window.limit),
+            Param::int(window.offset),
+        ];
+        self.read_all(&sql, &params).await
+    }
+
+    /// One repository of a registry.
+    pub async fn find_repository(
+        &self,
+        contract: ContractNumber,
+        registry: &RegistryId,
+        name: &str,
+    ) -> StoreResult<Option<RepositoryRecord>> {
+        let sql = format!(
+            "SELECT {REPOSITORY_COLUMNS} FROM repositories r \
+             WHERE r.contract_number = $1 AND r.registry_id = $2 AND r.name = $3"
+        );
+        let params = [
+            Param::contract(contract),
+            Param::str(registry.as_str()),
+            Param::str(name),
+        ];
+        self.read_optional(&sql, &params).await
+    }
+
+    /// The artifacts of one repository, or of the whole registry, one page.
+    pub async fn list_artifacts(
+        &self,
+        contract: ContractNumber,
+        registry: &RegistryId,
+        repository: Option<&str>,
+        order: Order,
+        window: Window,
+    ) -> StoreResult<Vec<ArtifactRecord>> {
+        // Placeholders are numbered in the order they first appear (SQLite
+        // numbers `$N` by appearance).
+        let mut params = vec![Param::contract(contract), Param::str(registry.as_str())];
+        let condition = match repository {
+            Some(repository) => {
+                params.push(Param::str(repository));
+                " AND repository = $3"
+            }
+            None => "",
+        };
+        let (limit, offset) = if repository.is_some() {
+            ("$4", "$5")
+        } else {
+            ("$3", "$4")
+        };
+        params.push(Param::int(window.limit));
+        params.push(Param::int(window.offset));
+        let sql = format!(
+            "SELECT {ARTIFACT_COLUMNS} FROM artifacts \
+             WHERE contract_number = $1 AND registry_id = $2{condition}{} LIMIT {limit} OFFSET {offset}",
+            order.sql("repository, digest")
+        );
+        let mut artifacts: Vec<ArtifactRecord> = self.read_all(&sql, &params).await?;
+        self.add_tags(contract, registry, &mut artifacts).await?;
+        Ok(artifacts)
+    }
+
+    /// One artifact of a repository, by digest.
+    pub async fn find_artifact(
+        &self,
+        contract: ContractNumber,
+        registry: &RegistryId,
+        repository: &str,
+        digest: &str,
+    ) -> StoreResult<Option<ArtifactRecord>> {
+        let sql = format!(
+            "SELECT {ARTIFACT_COLUMNS} FROM artifacts \
+             WHERE contract_number = $1 AND registry_id = $2 AND repository = $3 AND digest = $4"
+        );
+        let params = [
+            Param::contract(contract),
+            Param::str(registry.as_str()),
+            Param::str(repository),
+            Param::str(digest),
+        ];
+        let found: Option<ArtifactRecord> = self.read_optional(&sql, &params).await?;
+        let mut found: Vec<ArtifactRecord> = found.into_iter().collect();
+        self.add_tags(contract, registry, &mut found).await?;
+        Ok(found.pop())
+    }
+
+    /// Fills in the tags of `artifacts` (one query per repository listed).
+    async fn add_tags(
+        &self,
+        contract: ContractNumber,
+        registry: &RegistryId,
+        artifacts: &mut [ArtifactRecord],
+    ) -> StoreResult<()> {
+        let mut repositories: Vec<String> =
+            artifacts.iter().map(|a| a.repository.clone()).collect();
+        repositories.sort();
+        repositories.dedup();
+        for repository in repositories {
+            let params = [
+                Param::contract(contract),
+                Param::str(registry.as_str()),
+                Param::str(&repository),
+            ];
+            let tags: Vec<Tag> = self
+                .read_all(
+                    "SELECT digest, tag FROM artifact_tags WHERE contract_number = $1 \
+                     AND registry_id = $2 AND repository = $3 ORDER BY tag",
+                    &params,
+                )
+                .await?;
+            for artifact in artifacts.iter_mut().filter(|a| a.repository == repository) {
+                artifact.tags = tags
+                    .iter()
+                    .filter(|t| t.digest == artifact.digest)
+                    .map(|t| t.tag.clone())
+                    .collect();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The statements that take in one change, in order.
+fn statements<'a>(
+    contract: ContractNumber,
+    registry: &'a RegistryId,
+    change: &'a RegistryChange,
+) -> Vec<(&'static str, Vec<Param<'a>>)> {
+    let key = || vec![Param::contract(contract), Param::str(registry.as_str())];
+    let with = |mut params: Vec<Param<'a>>, more: Vec<Param<'a>>| {
+        params.extend(more);
+        params
+    };
+    match change {
+        RegistryChange::ManifestPushed {
+            repository,
+            digest,
+            media_type,
+            size,
+            tag,
+            at,
+        } => {
+            let mut statements = vec![
+                (
+                    "INSERT INTO repositories (contract_number, registry_id, name, created_at, \
+                     push_count, pull_count, last_pushed_at) VALUES ($1, $2, $3, $4, 1, 0, $4) \
+                     ON CONFLICT (contract_number, registry_id, name) DO UPDATE SET \
+                     push_count = repositories.push_count + 1, last_pushed_at = CASE \
+                     WHEN repositories.last_pushed_at IS NULL OR repositories.last_pushed_at < $4 \
+                     THEN $4 ELSE repositories.last_pushed_at END",
+                    with(key(), vec![Param::str(repository), Param::int(*at)]),
+                ),
+                (
+                    "INSERT INTO artifacts (contract_number, registry_id, repository, digest, \
+                     media_type, size, created_at, push_count, pull_count, last_pushed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 1, 0, $7) \
+                     ON CONFLICT (contract_number, registry_id, repository, digest) DO UPDATE SET \
+                     push_count = artifacts.push_count + 1, media_type = $5, size = $6, \
+                     last_pushed_at = CASE WHEN artifacts.last_pushed_at < $7 THEN $7 \
+                     ELSE artifacts.last_pushed_at END",
+                    with(
+                        key(),
+                        vec![
+                            Param::str(repository),
+                            Param::str(digest),
+                            Param::str(media_type),
+                            Param::int(*size),
+                            Param::int(*at),
+                        ],
+                    ),
+                ),
+            ];
+            if let Some(tag) = tag {
+                statements.push((
+                    "INSERT INTO artifact_tags (contract_number, registry_id, repository, tag, digest) \
+                     VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (contract_number, registry_id, repository, tag) DO UPDATE SET digest = $5",
+                    with(
+                        key(),
+                        vec![Param::str(repository), Param::str(tag), Param::str(digest)],
+                    ),
+                ));
+            }
+            statements
+        }
+        RegistryChange::ManifestPulled {
+            repository,
+            digest,
+            at,
+        } => {
+            let params = || {
+                vec![
+                    Param::int(*at),
+                    Param::contract(contract),
+                    Param::str(registry.as_str()),
+                    Param::str(repository),
+                    Param::str(digest),
+                ]
+            };
+            vec![
+                (
+                    "UPDATE repositories SET pull_count = pull_count + 1, last_pulled_at = \
+                     CASE WHEN last_pulled_at IS NULL OR last_pulled_at < $1 THEN $1 ELSE last_pulled_at END \
+                     WHERE contract_number = $2 AND registry_id = $3 AND name = $4 AND EXISTS \
+                     (SELECT 1 FROM artifacts a WHERE a.contract_number = $2 AND a.registry_id = $3 \
+                      AND a.repository = $4 AND a.digest = $5)",
+                    params(),
+                ),
+                (
+                    "UPDATE artifacts SET pull_count = pull_count + 1, last_pulled_at = \
+                     CASE WHEN last_pulled_at IS NULL OR last_pulled_at < $1 THEN $1 ELSE last_pulled_at END \
+                     WHERE contract_number = $2 AND registry_id = $3 AND repository = $4 AND digest = $5",
+                    params(),
+                ),
+            ]
+        }
+        RegistryChange::Deleted { repository, digest } => vec![
+            (
+                "DELETE FROM artifact_tags WHERE contract_number = $1 AND registry_id = $2 \
+                 AND repository = $3 AND digest = $4",
+                with(key(), vec![Param::str(repository), Param::str(digest)]),
+            ),
+            (
+                "DELETE FROM artifacts WHERE contract_number = $1 AND registry_id = $2 \
+                 AND repository = $3 AND digest = $4",
+                with(key(), vec![Param::str(repository), Param::str(digest)]),
+            ),
+        ],
+        RegistryChange::Untagged { repository, tag } => vec![(
+            "DELETE FROM artifact_tags WHERE contract_number = $1 AND registry_id = $2 \
+             AND repository = $3 AND tag = $4",
+            with(key(), vec![Param::str(repository), Param::str(tag)]),
+        )],
+        RegistryChange::BlobStored { digest, size } => vec![(
+            "INSERT INTO registry_blobs (contract_number, registry_id, digest, size) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (contract_number, registry_id, digest) DO UPDATE SET size = $4",
+            with(key(), vec![Param::str(digest), Param::int(*size)]),
+        )],
+    }
+}
+
+struct Tag {
+    digest: String,
+    tag: String,
+}
+
+impl FromRow for Tag {
+    fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        Ok(Tag {
+            digest: row.get("digest")?,
+            tag: row.get("tag")?,
+        })
+    }
+}
+
+impl FromRow for RepositoryRecord {
+    fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        Ok(RepositoryRecord {
+            name: row.get("name")?,
+            created_at: row.get("created_at")?,
+            artifact_count: row.get("artifact_count")?,
+            push_count: row.get("push_count")?,
+            pull_count: row.get("pull_count")?,
+            last_pushed_at: row.get("last_pushed_at")?,
+            last_pulled_at: row.get("last_pulled_at")?,
+        })
+    }
+}
+
+impl FromRow for ArtifactRecord {
+    fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        Ok(ArtifactRecord {
+            repository: row.get("repository")?,
+            digest: row.get("digest")?,
+            media_type: row.get("media_type")?,
+            size: row.get("size")?,
+            tags: Vec::new(),
+            created_at: row.get("created_at")?,
+            push_count: row.get("push_count")?,
+            pull_count: row.get("pull_count")?,
+            last_pushed_at: row.get("last_pushed_at")?,
+            last_pulled_at: row.get("last_pulled_at")?,
+        })
+    }
+}

@@ -1,0 +1,210 @@
+//! Repositories and artifacts (API 1.2.1), kept from a real registry's own
+//! event notifications: skopeo pushes and pulls through a Distribution
+//! that notifies Tollgate, and the official Python SDK reads the result
+//! (`tests/conformance/repositories_sdk.py`). Also: notifications are
+//! authenticated per registry, and a repeated event counts once.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tollgate_api::registry_rules::RegistryName;
+use tollgate_server::registry::events::RegistryEvents;
+
+use crate::support::registry::{Distribution, pull, push_tag, require, write_oci_image};
+use crate::support::*;
+
+/// A new notifications secret for the registry named `name`.
+async fn notifications_secret(app: &TestApp, name: &str) -> String {
+    RegistryEvents::new(app.store.clone(), app.clock.clone())
+        .new_secret(&RegistryName::parse("name", name).unwrap())
+        .await
+        .unwrap()
+        .expect("the registry exists")
+}
+
+/// Sends `events` to the events endpoint as `registry` with `secret`.
+async fn notify(app: &TestApp, registry: &str, secret: &str, events: Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/registry/events"))
+        .basic_auth(registry, Some(secret))
+        .header(
+            "content-type",
+            "application/vnd.docker.distribution.events.v1+json",
+        )
+        .body(json!({ "events": events }).to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+const DIGEST: &str = "sha256:4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b";
+
+fn manifest_push(id: &str, repository: &str, tag: &str) -> Value {
+    json!({
+        "id": id,
+        "timestamp": "2026-11-30T10:00:00Z",
+        "action": "push",
+        "target": {
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "size": 400, "length": 400, "digest": DIGEST,
+            "repository": repository, "tag": tag,
+            "url": format!("http://registry/v2/{repository}/manifests/{DIGEST}")
+        },
+        "request": {"id": "r", "method": "PUT", "useragent": "test"},
+        "actor": {"name": "ci"},
+        "source": {"addr": "registry:5000", "instanceID": "i"}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_registry_cannot_send_anothers_events_and_a_repeated_event_counts_once() {
+    let app = TestApp::spawn().await;
+    let alpha = create_registry(&app, "alpha").await;
+    let beta = create_registry(&app, "beta").await;
+    let alpha_secret = notifications_secret(&app, "alpha").await;
+    let beta_secret = notifications_secret(&app, "beta").await;
+    let repositories = |registry: &str| format!("{CR}/registries/{registry}/repositories");
+
+    // Events for alpha with beta's secret: refused, and nothing changes.
+    let forged = notify(
+        &app,
+        "alpha",
+        &beta_secret,
+        json!([manifest_push("e1", "team/app", "v1")]),
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = forged.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "UNAUTHORIZED", "{body}");
+    for (name, secret) in [("nosuch", alpha_secret.as_str()), ("alpha", "")] {
+        let refused = notify(&app, name, secret, json!([])).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{name}");
+    }
+    let listed = app.owner_json(&repositories(&alpha)).await;
+    assert_eq!(listed["items"], json!([]), "{listed}");
+
+    // With its own secret, twice: the event is taken in once.
+    for _ in 0..2 {
+        let sent = notify(
+            &app,
+            "alpha",
+            &alpha_secret,
+            json!([manifest_push("e1", "team/app", "v1")]),
+        )
+        .await;
+        assert_eq!(sent.status(), StatusCode::NO_CONTENT);
+    }
+    let listed = app.owner_json(&repositories(&alpha)).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["items"][0]["metadata"]["pushCount"], 1, "{listed}");
+    let other = app.owner_json(&repositories(&beta)).await;
+    assert_eq!(other["items"], json!([]), "beta holds nothing: {other}");
+
+    // A secret made again replaces the old one.
+    let renewed = notifications_secret(&app, "alpha").await;
+    let old = notify(&app, "alpha", &alpha_secret, json!([])).await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    let new = notify(&app, "alpha", &renewed, json!([])).await;
+    assert_eq!(new.status(), StatusCode::NO_CONTENT);
+
+    // Another contract's owner finds neither the registry nor its repositories.
+    app.create_user(
+        "other@example.com",
+        "other password",
+        &[OWNER_CONTRACT + 1],
+        Role::Owner,
+    )
+    .await;
+    let foreign = app
+        .as_user("other@example.com", "other password")
+        .get(&format!("{}/team%2Fapp", repositories(&alpha)))
+        .send()
+        .await
+        .unwrap();
+    expect_error(foreign, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_registry_reports_pushes_and_pulls_that_the_official_sdk_reads() {
+    require("docker-registry");
+    require("skopeo");
+    let app = TestApp::spawn().await;
+    let everything = json!([{"type": "repository", "name": "*", "actions": ["pull", "push"]}]);
+    let (registry, service, _, password) =
+        registry_with_token(&app, "holdings", "ci", everything).await;
+    let secret = notifications_secret(&app, "holdings").await;
+    let distribution = Distribution::start_notifying(&app, &service, "holdings", &secret).await;
+    let scratch = tempfile::tempdir().unwrap();
+    let image = write_oci_image(&scratch.path().join("image"));
+    let creds = format!("ci:{password}");
+
+    push_tag(&image, &distribution, "team/app", "v1", &creds)
+        .await
+        .unwrap();
+    push_tag(&image, &distribution, "team/app", "v2", &creds)
+        .await
+        .unwrap();
+    push_tag(&image, &distribution, "other/tool", "v1", &creds)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        pull(
+            &distribution,
+            "team/app",
+            &creds,
+            &scratch.path().join("pulled"),
+        )
+        .await
+        .unwrap();
+    }
+
+    // Distribution notifies asynchronously: wait for the second pull.
+    let team_app = format!("{CR}/registries/{registry}/repositories/team%2Fapp");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let read = app.owner_json(&team_app).await;
+        if read["metadata"]["pullCount"].as_i64() >= Some(2) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the pulls were not reported: {read}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // skopeo compresses the layout's layer on the way, so the registry's
+    // manifest is not the layout's: read it back from what was pulled.
+    let digest = manifest_digest(&scratch.path().join("pulled"));
+    let python = crate::conformance::sdk_python();
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/repositories_sdk.py");
+    let output = tokio::process::Command::new(python)
+        .arg(script)
+        .env("TOLLGATE_URL", &app.base)
+        .env("TOKEN", app.owner_token().await)
+        .env("REGISTRY_ID", &registry)
+        .env("DIGEST", &digest)
+        .output()
+        .await
+        .expect("the SDK script runs");
+    let report = String::from_utf8_lossy(&output.stderr);
+    println!("{report}");
+    assert!(
+        output.status.success(),
+        "the official SDK disagrees:\n{report}"
+    );
+    assert!(
+        report.contains("\nOK"),
+        "the script ran its tests:\n{report}"
+    );
+}
+
+/// The digest of an image layout's one manifest.
+fn manifest_digest(image: &Path) -> String {
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(image.join("index.json")).unwrap()).unwrap();
+    index["manifests"][0]["digest"].as_str().unwrap().to_owned()
+}
