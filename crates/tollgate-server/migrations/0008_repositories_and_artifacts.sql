@@ -2,7 +2,8 @@
 -- repositories, artifacts (manifests) and their tags, blob sizes for the
 -- storage usage, and the ids of the events already taken in (Distribution
 -- delivers at least once). A registry's notifications authenticate with a
--- secret whose digest the registry row keeps.
+-- secret whose digest the registry row keeps, beside the address of its
+-- HTTP API (for deleting repositories and resynchronising).
 
 CREATE TABLE repositories (
     contract_number BIGINT NOT NULL,
@@ -72,4 +73,6 @@ ALTER TABLE registries ADD COLUMN storage_bytes BIGINT NOT NULL DEFAULT 0;
 
 ALTER TABLE registries ADD COLUMN storage_updated_at BIGINT;
 
-ALTER TABLE registries ADD COLUMN events_secret_digest TEXT
+ALTER TABLE registries ADD COLUMN events_secret_digest TEXT;
+
+ALTER TABLE registries ADD COLUMN api_url TEXT

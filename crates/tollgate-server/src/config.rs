@@ -29,6 +29,9 @@ pub const DEFAULT_REGISTRY_ISSUER: &str = "tollgate";
 /// The lifetime of registry JWTs, in seconds, when nothing is said.
 pub const DEFAULT_REGISTRY_TOKEN_TTL: i64 = 300;
 
+/// How often `serve` resynchronises connected registries (minutes).
+pub const DEFAULT_REGISTRY_RESYNC_MINUTES: u32 = 60;
+
 /// How many days a deleted registry's name stays reserved for its former
 /// contract when nothing is said.
 pub const DEFAULT_REGISTRY_NAME_QUARANTINE_DAYS: u32 = 30;
@@ -85,6 +88,9 @@ pub struct Config {
     /// Rotate the signing keys when the current one is this many days
     /// old; 0: only by hand (`tollgate admin keys rotate`).
     pub key_rotation_days: u32,
+    /// Resynchronise every connected registry from its own API this
+    /// often (minutes); 0: only by hand (`tollgate admin registry-resync`).
+    pub registry_resync_minutes: u32,
 }
 
 impl Default for Config {
@@ -108,6 +114,7 @@ impl Default for Config {
             bootstrap: BootstrapAdmin::default(),
             tls: None,
             key_rotation_days: 0,
+            registry_resync_minutes: DEFAULT_REGISTRY_RESYNC_MINUTES,
         }
     }
 }

@@ -57,9 +57,11 @@ use crate::http::tls::ReloadingCertificate;
 use crate::keys::{AUTH_KEYS, KeyRing, REGISTRY_KEYS};
 use crate::ops::health::Health;
 use crate::ops::metrics::Metrics;
+use crate::registry::distribution::RegistryApi;
 use crate::registry::events::RegistryEvents;
 use crate::registry::jwt::RegistryTokenIssuer;
 use crate::registry::login::RegistryLogins;
+use crate::registry::resync::Resync;
 use crate::registry::{Registries, RegistryTokens, Repositories};
 use crate::store::Store;
 
@@ -76,6 +78,7 @@ pub struct Application {
     certificate: Option<Arc<ReloadingCertificate>>,
     tls: Option<TlsAcceptor>,
     key_rotation_days: u32,
+    registry_resync_minutes: u32,
     created_admin: Option<CreatedAdmin>,
 }
 
@@ -131,6 +134,7 @@ impl Application {
             config.registry_token_ttl,
             clock.clone(),
         ));
+        let registry_api = Arc::new(RegistryApi::new(registry_jwt.clone(), clock.clone()));
         let metrics = Arc::new(Metrics::new());
         let passwords = Arc::new(PasswordCheck::new(clock.clone()));
         let last_use = Arc::new(LastUse::new(clock.clone()));
@@ -173,10 +177,21 @@ impl Application {
             metrics,
             clock: clock.clone(),
             public_url: public_url.clone(),
-            registry_domain,
+            registry_domain: registry_domain.clone(),
             trusted_proxies,
             audit,
-            repositories: Repositories::new(store.clone()),
+            repositories: Repositories::new(
+                store.clone(),
+                registry_api.clone(),
+                clock.clone(),
+                registry_domain.clone(),
+            ),
+            resync: Arc::new(Resync::new(
+                store.clone(),
+                registry_api,
+                clock.clone(),
+                registry_domain.clone(),
+            )),
             registry_events: RegistryEvents::new(store.clone(), clock.clone()),
             console_sessions: ConsoleSessions::new(store.clone(), clock.clone()),
             secure_cookies: public_url.starts_with("https://"),
@@ -193,6 +208,7 @@ impl Application {
             certificate,
             tls,
             key_rotation_days: config.key_rotation_days,
+            registry_resync_minutes: config.registry_resync_minutes,
             created_admin,
         })
     }
@@ -247,6 +263,13 @@ impl Application {
             tokio::spawn(self.refusals.run()),
             tokio::spawn(self.state.audit.clone().expire_old_events()),
         ];
+        if self.registry_resync_minutes > 0 {
+            let period =
+                std::time::Duration::from_secs(u64::from(self.registry_resync_minutes) * 60);
+            background.push(tokio::spawn(
+                self.state.resync.clone().run_periodically(period),
+            ));
+        }
         if let Some(certificate) = &self.certificate {
             background.push(tokio::spawn(certificate.clone().reload_periodically()));
         }

@@ -1,5 +1,5 @@
 //! `tollgate admin ...`: accounts, signing keys, the audit trail, backups and
-//! registries' notifications secrets, administered on the store directly
+//! connected registries (notifications secrets, resynchronisation), administered on the store directly
 //! through the same services the HTTP surfaces use.
 //!
 //! These commands open the database themselves, so they work whether or not
@@ -18,8 +18,12 @@ use tollgate_server::auth::accounts::{self, AccountSpec, Accounts};
 use tollgate_server::clock::rfc3339;
 use tollgate_server::clock::{Clock, SystemClock};
 use tollgate_server::config::DEFAULT_DATABASE_URL;
+use tollgate_server::config::{DEFAULT_REGISTRY_DOMAIN, DEFAULT_REGISTRY_ISSUER};
 use tollgate_server::keys::{self, AUTH_KEYS, REGISTRY_KEYS};
+use tollgate_server::registry::distribution::RegistryApi;
 use tollgate_server::registry::events::{RegistryEvents, notifications_authorization};
+use tollgate_server::registry::jwt::RegistryTokenIssuer;
+use tollgate_server::registry::resync::Resync;
 use tollgate_server::store::AuditQuery;
 use tollgate_server::store::Store;
 
@@ -37,9 +41,10 @@ pub enum AdminCommand {
     },
     /// Read the audit trail: every contract's, newest first.
     Audit(AuditArgs),
-    /// Make a registry's notifications secret, and print the
-    /// `notifications` section of its Distribution configuration.
-    RegistryNotifications {
+    /// Connect a registry: make its notifications secret, note where its
+    /// HTTP API is, and print the `notifications` section of its
+    /// Distribution configuration.
+    RegistryConnect {
         #[command(flatten)]
         store: StoreArgs,
         /// The registry's name (the first label of its hostname).
@@ -48,6 +53,25 @@ pub enum AdminCommand {
         /// Where the registry reaches Tollgate (e.g. https://tollgate.example.com).
         #[arg(long)]
         tollgate_url: String,
+        /// Where Tollgate reaches the registry's HTTP API (e.g.
+        /// https://my-registry.example.com), to delete repositories and resynchronise.
+        #[arg(long)]
+        registry_url: String,
+    },
+    /// Bring Tollgate's view of connected registries in line with what
+    /// their own APIs show (events sent while Tollgate was down are lost).
+    RegistryResync {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Only this registry (by name); every connected one if left out.
+        #[arg(long)]
+        registry: Option<String>,
+        /// The issuer the registries trust (as `serve --registry-issuer`).
+        #[arg(long, env = "TOLLGATE_REGISTRY_ISSUER", default_value = DEFAULT_REGISTRY_ISSUER)]
+        registry_issuer: String,
+        /// The registries' domain (as `serve --registry-domain`).
+        #[arg(long, env = "TOLLGATE_REGISTRY_DOMAIN", default_value = DEFAULT_REGISTRY_DOMAIN)]
+        registry_domain: String,
     },
     /// Copy the embedded store to a new file, consistently, while `serve` runs.
     Backup {
@@ -160,26 +184,46 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Keys { command } => run_keys(command).await,
         AdminCommand::Audit(args) => run_audit(args).await,
         AdminCommand::Backup { store, to } => run_backup(&store, &to).await,
-        AdminCommand::RegistryNotifications {
+        AdminCommand::RegistryConnect {
             store,
             registry,
             tollgate_url,
-        } => run_registry_notifications(&store, &registry, &tollgate_url).await,
+            registry_url,
+        } => run_registry_connect(&store, &registry, &tollgate_url, &registry_url).await,
+        AdminCommand::RegistryResync {
+            store,
+            registry,
+            registry_issuer,
+            registry_domain,
+        } => {
+            run_registry_resync(
+                &store,
+                registry.as_deref(),
+                registry_issuer,
+                registry_domain,
+            )
+            .await
+        }
     }
 }
 
-async fn run_registry_notifications(
+async fn run_registry_connect(
     store: &StoreArgs,
     registry: &str,
     tollgate_url: &str,
+    registry_url: &str,
 ) -> anyhow::Result<()> {
     let name = registry_rules::RegistryName::parse("--registry", registry)?;
+    anyhow::ensure!(
+        registry_url.starts_with("http://") || registry_url.starts_with("https://"),
+        "--registry-url must be an http:// or https:// address"
+    );
     let events = RegistryEvents::new(
         Store::connect(&store.database).await?,
         Arc::new(SystemClock),
     );
     let secret = events
-        .new_secret(&name)
+        .connect(&name, registry_url.trim_end_matches('/'))
         .await?
         .ok_or_else(|| anyhow::anyhow!("there is no registry named {name}"))?;
     let authorization = notifications_authorization(&name, &secret);
@@ -197,6 +241,55 @@ async fn run_registry_notifications(
     println!("      timeout: 5s");
     println!("      threshold: 5");
     println!("      backoff: 2s");
+    Ok(())
+}
+
+async fn run_registry_resync(
+    store: &StoreArgs,
+    only: Option<&str>,
+    registry_issuer: String,
+    registry_domain: String,
+) -> anyhow::Result<()> {
+    let store = Store::connect(&store.database).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let keys = keys::KeyRing::load_or_create(&store, REGISTRY_KEYS, true, clock.clone()).await?;
+    let issuer = Arc::new(RegistryTokenIssuer::new(
+        keys,
+        registry_issuer,
+        300,
+        clock.clone(),
+    ));
+    let api = Arc::new(RegistryApi::new(issuer, clock.clone()));
+    let resync = Resync::new(
+        store.clone(),
+        api,
+        clock,
+        registry_domain.trim_matches('.').to_owned(),
+    );
+    let mut failed = false;
+    let mut found = false;
+    for registry in store.connected_registries().await? {
+        if only.is_some_and(|name| name != registry.name.as_str()) {
+            continue;
+        }
+        found = true;
+        match resync.registry(&registry).await {
+            Ok(done) => println!(
+                "{}: {} repositories, {} artifacts, {} removed",
+                registry.name, done.repositories, done.artifacts, done.removed
+            ),
+            Err(e) => {
+                failed = true;
+                eprintln!("{}: not resynchronised: {e}", registry.name);
+            }
+        }
+    }
+    anyhow::ensure!(
+        found,
+        "no connected registry{}: connect one with `tollgate admin registry-connect`",
+        only.map(|n| format!(" named {n}")).unwrap_or_default()
+    );
+    anyhow::ensure!(!failed, "some registries were not resynchronised");
     Ok(())
 }
 

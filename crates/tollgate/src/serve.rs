@@ -105,6 +105,10 @@ pub struct ServeArgs {
     /// old (0: only by hand, with `tollgate admin keys rotate`).
     #[arg(long, env = "TOLLGATE_KEY_ROTATION_DAYS", default_value_t = 0)]
     key_rotation_days: u32,
+    /// Resynchronise every connected registry from its own API this
+    /// often, in minutes (0: only by hand, with `tollgate admin registry-resync`).
+    #[arg(long, env = "TOLLGATE_REGISTRY_RESYNC_MINUTES", default_value_t = tollgate_server::config::DEFAULT_REGISTRY_RESYNC_MINUTES)]
+    registry_resync_minutes: u32,
     /// Log lines as text (for people) or JSON (one object per line, for
     /// log collectors).
     #[arg(long, env = "TOLLGATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -189,6 +193,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .zip(args.tls_key)
             .map(|(certificate, key)| TlsFiles { certificate, key }),
         key_rotation_days: args.key_rotation_days,
+        registry_resync_minutes: args.registry_resync_minutes,
     };
     let app = Application::build(config, Arc::new(SystemClock)).await?;
     if let Some(admin) = app.created_admin() {

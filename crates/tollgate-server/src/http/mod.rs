@@ -44,6 +44,7 @@ use crate::ops::health::Health;
 use crate::ops::metrics::Metrics;
 use crate::registry::events::RegistryEvents;
 use crate::registry::jwt::RegistryTokenIssuer;
+use crate::registry::resync::Resync;
 use crate::registry::{Registries, RegistryTokens, Repositories};
 
 /// Request bodies larger than this are refused with 413.
@@ -77,6 +78,8 @@ pub struct AppState {
     pub repositories: Repositories,
     /// Takes in registries' event notifications.
     pub registry_events: RegistryEvents,
+    /// Brings the view of connected registries in line with their APIs.
+    pub resync: Arc<Resync>,
     /// The web console's sign-in sessions.
     pub console_sessions: ConsoleSessions,
     /// Whether the console's cookie is marked `Secure` (Tollgate is reached over HTTPS).

@@ -4,7 +4,7 @@
 //! sizes.
 //!
 //! Each registry's notifications authenticate with a secret of their own
-//! (made by `tollgate admin registry-notifications`; only its digest is
+//! (made by `tollgate admin registry-connect`; only its digest is
 //! stored), named by the registry they claim to come from, so one
 //! registry cannot write another's data. Distribution delivers at least
 //! once, so every event's id is kept and a repeated one is skipped. What
@@ -25,6 +25,7 @@ use tollgate_api::auth::ContractNumber;
 use tollgate_api::registry_rules::{RegistryId, RegistryName};
 use tollgate_api::repository::RepositoryName;
 
+use super::jwt::SELF_SUBJECT;
 use super::login::Denied;
 use crate::audit::Event;
 use crate::clock::Clock;
@@ -69,6 +70,14 @@ struct Notification {
     target: Target,
     #[serde(default)]
     request: Request,
+    #[serde(default)]
+    actor: Actor,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Actor {
+    #[serde(default)]
+    name: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -124,21 +133,26 @@ impl RegistryEvents {
             .await
     }
 
-    /// A new notifications secret for the registry named `name`, replacing
-    /// any earlier one (the operator's `tollgate admin registry
-    /// notifications`); `None` when there is no such registry.
-    pub async fn new_secret(&self, name: &RegistryName) -> Result<Option<String>, StoreError> {
+    /// Connects the registry named `name` (the operator's `tollgate admin
+    /// registry-connect`): a new notifications secret, replacing any
+    /// earlier one, and the address of its HTTP API. Answers the secret;
+    /// `None` when there is no such registry.
+    pub async fn connect(
+        &self,
+        name: &RegistryName,
+        api_url: &str,
+    ) -> Result<Option<String>, StoreError> {
         let secret = random_secret(32);
         let now = self.clock.now();
         let made = self
             .store
-            .set_registry_events_secret(name.as_str(), &digest(&secret), |contract, id| {
+            .connect_registry(name.as_str(), &digest(&secret), api_url, |contract, id| {
                 Event::by_operator(
                     Some(contract),
                     now,
-                    "registry.notifications_secret_made",
+                    "registry.connected",
                     ("registry", id.as_str()),
-                    serde_json::json!({}),
+                    serde_json::json!({"apiUrl": api_url}),
                 )
             })
             .await?;
@@ -185,6 +199,10 @@ pub(crate) async fn authenticate_notifier(
 
 /// What one notification changes, if anything this service keeps.
 fn change_of(event: &Notification, now: i64) -> Option<RegistryChange> {
+    if event.actor.name == SELF_SUBJECT {
+        // Tollgate's own calls (deleting, resynchronising) are no one's use.
+        return None;
+    }
     let target = &event.target;
     let repository = RepositoryName::parse("repository", &target.repository)
         .ok()?

@@ -62,6 +62,10 @@ pub struct RefreshClaims {
     pub cred: String,
 }
 
+/// The subject of the tokens Tollgate issues to itself: a `:` makes it
+/// no registry token's name.
+pub const SELF_SUBJECT: &str = "tollgate:self";
+
 /// How long a refresh token lives (it is re-checked against the registry token on use).
 pub const REFRESH_LIFETIME_SECONDS: i64 = 30 * 24 * 3600;
 
@@ -141,6 +145,25 @@ impl RegistryTokenIssuer {
         });
         self.recent.insert(grant, issued.clone());
         issued
+    }
+
+    /// An access token Tollgate issues to itself, to call the HTTP API of
+    /// the registry at `service` (deleting repositories, resynchronising):
+    /// its subject, [`SELF_SUBJECT`], is no registry token's name, and the
+    /// registry's notifications of these calls are not counted.
+    pub fn own_access_token(&self, service: &str, access: Vec<Access>, now: i64) -> String {
+        let key = self.keys.active();
+        let claims = AccessClaims {
+            iss: self.issuer.clone(),
+            sub: SELF_SUBJECT.to_owned(),
+            aud: service.to_owned(),
+            exp: now + self.lifetime_seconds,
+            nbf: now,
+            iat: now,
+            jti: secrets::random_secret(16),
+            access,
+        };
+        jwt::encode(&key, key.libtrust_id(), &claims)
     }
 
     /// A refresh token for the proven registry token at `service`.

@@ -3,7 +3,8 @@
 //! rules: logins ([`login`]), granted access ([`access`]) and the JWTs
 //! registries verify ([`jwt`]); what registries hold, from their own event
 //! notifications ([`events`]), read as repositories and artifacts
-//! ([`Repositories`]).
+//! ([`Repositories`]), and the registries' own APIs, for deleting
+//! repositories and resynchronising ([`distribution`], [`resync`]).
 //!
 //! Managing registries takes a [`Manager`]: a member who holds the owner or
 //! admin role or the `accessAndManageRegistries` privilege in their
@@ -11,11 +12,13 @@
 //! other contracts' registries and tokens do not exist for them.
 
 pub mod access;
+pub mod distribution;
 pub mod events;
 pub mod jwt;
 pub mod login;
 mod registries;
 mod repositories;
+pub mod resync;
 mod tokens;
 
 use std::fmt;

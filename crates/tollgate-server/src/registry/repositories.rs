@@ -1,15 +1,23 @@
 //! Repositories and artifacts as a service: what a manager's registry
 //! holds, as its notifications reported it ([`super::events`]), listed and
 //! read in the manager's contract only (another contract's registry is
-//! not found).
+//! not found); and deleting a repository, which deletes its manifests
+//! through the registry's own API ([`super::distribution`]) so that a
+//! following pull fails.
 
 use std::fmt;
+use std::sync::Arc;
+
+use serde_json::json;
 
 use tollgate_api::parse::truncate;
 use tollgate_api::registry_rules::RegistryId;
 use tollgate_api::repository::RepositoryName;
 
 use super::Manager;
+use super::distribution::{RegistryAddress, RegistryApi, RegistryApiError};
+use crate::audit::Event;
+use crate::clock::Clock;
 use crate::store::{ArtifactRecord, Order, RepositoryRecord, Store, StoreError, Window};
 
 /// Why a repository or artifact could not be read.
@@ -18,6 +26,10 @@ pub enum RepositoryError {
     RegistryNotFound(RegistryId),
     RepositoryNotFound(RepositoryName),
     ArtifactNotFound(String),
+    /// Tollgate does not know where the registry's HTTP API is.
+    NotConnected(RegistryId),
+    /// The registry's API refused or failed.
+    RegistryApi(RegistryApiError),
     Store(StoreError),
 }
 
@@ -37,6 +49,12 @@ impl fmt::Display for RepositoryError {
                 "the repository has no artifact with digest {:?}",
                 truncate(digest)
             ),
+            RepositoryError::NotConnected(id) => write!(
+                f,
+                "Tollgate does not know where the HTTP API of registry {id} is, so it cannot \
+                 delete from it: the operator connects it with `tollgate admin registry-connect`"
+            ),
+            RepositoryError::RegistryApi(e) => e.fmt(f),
             RepositoryError::Store(e) => e.fmt(f),
         }
     }
@@ -48,14 +66,83 @@ impl From<StoreError> for RepositoryError {
     }
 }
 
-/// Reads the repositories and artifacts of a manager's registries.
+/// Reads the repositories and artifacts of a manager's registries, and
+/// deletes repositories.
 pub struct Repositories {
     store: Store,
+    api: Arc<RegistryApi>,
+    clock: Arc<dyn Clock>,
+    /// Registries are `<name>.<domain>`.
+    domain: String,
 }
 
 impl Repositories {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, api: Arc<RegistryApi>, clock: Arc<dyn Clock>, domain: String) -> Self {
+        Self {
+            store,
+            api,
+            clock,
+            domain,
+        }
+    }
+
+    /// Deletes a repository: every manifest of it, through the registry's
+    /// API (those its tags name and those Tollgate knows of), then what
+    /// Tollgate keeps of it. A pull from it fails afterwards.
+    pub async fn delete(
+        &self,
+        by: &Manager,
+        registry: &RegistryId,
+        name: &RepositoryName,
+    ) -> Result<(), RepositoryError> {
+        self.find(by, registry, name).await?;
+        let connected = self
+            .store
+            .registry_api_url(by.contract(), registry)
+            .await?
+            .ok_or_else(|| RepositoryError::NotConnected(registry.clone()))?;
+        let at = RegistryAddress {
+            url: connected.api_url.trim_end_matches('/').to_owned(),
+            service: format!("{}.{}", connected.name, self.domain),
+        };
+        let mut digests: Vec<String> = self
+            .store
+            .known_artifacts(by.contract(), registry)
+            .await?
+            .into_iter()
+            .filter(|(repository, _)| repository == name.as_str())
+            .map(|(_, digest)| digest)
+            .collect();
+        let api = |e| RepositoryError::RegistryApi(e);
+        for tag in self.api.tags(&at, name.as_str()).await.map_err(api)? {
+            if let Some(head) = self
+                .api
+                .manifest(&at, name.as_str(), &tag)
+                .await
+                .map_err(api)?
+            {
+                digests.push(head.digest);
+            }
+        }
+        digests.sort();
+        digests.dedup();
+        for digest in &digests {
+            self.api
+                .delete_manifest(&at, name.as_str(), digest)
+                .await
+                .map_err(api)?;
+        }
+        let event = Event::by_member(
+            by.member(),
+            self.clock.now(),
+            "repository.deleted",
+            ("repository", name.as_str()),
+            json!({"registry": registry.as_str(), "manifests": digests.len()}),
+        );
+        self.store
+            .delete_repository(by.contract(), registry, name.as_str(), &event)
+            .await?;
+        Ok(())
     }
 
     /// The registry's repositories whose names contain `filter`, one page.

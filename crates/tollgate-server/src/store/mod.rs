@@ -36,11 +36,12 @@ pub use console_sessions::{ConsoleSessionLookup, ConsoleSessionRecord, Replaces}
 pub use keys::{KeyRotation, SigningKeyRecord};
 pub use migrations::SCHEMA_VERSION;
 pub use registries::{
-    NotifierLogin, RegistryPage, RegistryPatch, RegistryRecord, RegistrySettings, StorageUse,
+    ConnectedRegistry, NotifierLogin, RegistryPage, RegistryPatch, RegistryRecord,
+    RegistrySettings, StorageUse,
 };
 pub use registry_tokens::{LoginToken, RegistryTokenRecord, TokenPatch, TokenSettings};
 pub use repositories::{
-    ArtifactRecord, Order, OrderColumn, RegistryChange, RepositoryRecord, Window,
+    ArtifactRecord, Order, OrderColumn, RegistryChange, RepositoryRecord, SeenArtifact, Window,
 };
 pub use token_uses::{LastUse, TokenUse, UsedToken};
 pub use users::{Account, Membership, NewUser, UserRecord};

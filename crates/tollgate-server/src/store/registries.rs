@@ -316,13 +316,14 @@ pub struct NotifierLogin {
 }
 
 impl Store {
-    /// Gives the registry named `name` a new notifications secret (its
-    /// digest), replacing any earlier one, and records `event`; `None`
-    /// when there is no such registry.
-    pub async fn set_registry_events_secret(
+    /// Connects the registry named `name`: a new notifications secret (its
+    /// digest), replacing any earlier one, and the address of its HTTP API;
+    /// records `event`. `None` when there is no such registry.
+    pub async fn connect_registry(
         &self,
         name: &str,
         secret_digest: &str,
+        api_url: &str,
         event: impl Fn(ContractNumber, &RegistryId) -> AuditEvent,
     ) -> StoreResult<Option<(ContractNumber, RegistryId)>> {
         let Some((contract, id)) = self.registry_by_name(name).await? else {
@@ -330,17 +331,44 @@ impl Store {
         };
         let params = [
             Param::str(secret_digest),
+            Param::str(api_url),
             Param::contract(contract),
             Param::str(id.as_str()),
         ];
         let changed = self
             .execute_recorded(
-                "UPDATE registries SET events_secret_digest = $1 WHERE contract_number = $2 AND id = $3",
+                "UPDATE registries SET events_secret_digest = $1, api_url = $2 \
+                 WHERE contract_number = $3 AND id = $4",
                 &params,
                 &[event(contract, &id)],
             )
             .await?;
         Ok((changed == 1).then_some((contract, id)))
+    }
+
+    /// Every registry whose HTTP API Tollgate knows: contract, id, name, address.
+    pub async fn connected_registries(&self) -> StoreResult<Vec<ConnectedRegistry>> {
+        self.read_all(
+            "SELECT contract_number, id, name, api_url FROM registries WHERE api_url IS NOT NULL \
+             ORDER BY contract_number, id",
+            &[],
+        )
+        .await
+    }
+
+    /// The address of a registry's HTTP API, if Tollgate knows it.
+    pub async fn registry_api_url(
+        &self,
+        contract: ContractNumber,
+        id: &RegistryId,
+    ) -> StoreResult<Option<ConnectedRegistry>> {
+        let params = [Param::contract(contract), Param::str(id.as_str())];
+        self.read_optional(
+            "SELECT contract_number, id, name, api_url FROM registries \
+             WHERE contract_number = $1 AND id = $2 AND api_url IS NOT NULL",
+            &params,
+        )
+        .await
     }
 
     /// What the notifications of the registry named `name` are checked against.
@@ -350,6 +378,28 @@ impl Store {
             &[Param::str(name)],
         )
         .await
+    }
+}
+
+/// A registry whose HTTP API Tollgate reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectedRegistry {
+    pub contract: ContractNumber,
+    pub id: RegistryId,
+    pub name: RegistryName,
+    pub api_url: String,
+}
+
+impl FromRow for ConnectedRegistry {
+    fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        let key = RegistryKey::from_row(row)?;
+        let name: String = row.get("name")?;
+        Ok(ConnectedRegistry {
+            contract: key.contract,
+            id: key.id,
+            name: parsed("name", RegistryName::parse_owned("name", name))?,
+            api_url: row.get("api_url")?,
+        })
     }
 }
 

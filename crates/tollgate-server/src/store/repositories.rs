@@ -9,6 +9,7 @@
 use tollgate_api::auth::ContractNumber;
 use tollgate_api::registry_rules::RegistryId;
 
+use super::audit::AuditEvent;
 use super::columns::Columns;
 use super::query::{FromRow, Param, bind};
 use super::registries::escape_like;
@@ -284,6 +285,136 @@ impl Store {
         Ok(found.pop())
     }
 
+    /// Forgets a repository, its artifacts and tags (its manifests were
+    /// deleted from the registry), recording `event`; false if it was unknown.
+    pub async fn delete_repository(
+        &self,
+        contract: ContractNumber,
+        registry: &RegistryId,
+        name: &str,
+        event: &AuditEvent,
+    ) -> StoreResult<bool> {
+        let params = [
+            Param::contract(contract),
+            Param::str(registry.as_str()),
+            Param::str(name),
+        ];
+        let deleted = self
+            .execute_recorded(
+                "DELETE FROM repositories WHERE contract_number = $1 AND registry_id = $2 AND name = $3",
+                &params,
+                std::slice::from_ref(event),
+            )
+            .await?;
+        Ok(deleted == 1)
+    }
+
+    /// Brings a registry's artifacts and tags in line with what the
+    /// registry holds (`seen`, read from its API), in one transaction:
+    /// artifacts unknown so far are added (pushed at least once, at `now`),
+    /// each seen repository's tags become exactly the ones seen, and the
+    /// artifacts in `gone` (no longer in the registry) are removed. Counts
+    /// and times of known artifacts stay as the events made them.
+    pub async fn resync_registry(
+        &self,
+        contract: ContractNumber,
+        registry: &RegistryId,
+        seen: &[SeenArtifact],
+        gone: &[(String, String)],
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        let mut repositories: Vec<&str> = seen.iter().map(|a| a.repository.as_str()).collect();
+        repositories.sort_unstable();
+        repositories.dedup();
+        let mut statements: Vec<(&'static str, Vec<Param<'_>>)> = Vec::new();
+        for repository in &repositories {
+            statements.push((
+                "INSERT INTO repositories (contract_number, registry_id, name, created_at, \
+                 push_count, pull_count, last_pushed_at) VALUES ($1, $2, $3, $4, 1, 0, $4) \
+                 ON CONFLICT (contract_number, registry_id, name) DO NOTHING",
+                vec![
+                    Param::contract(contract),
+                    Param::str(registry.as_str()),
+                    Param::str(repository),
+                    Param::int(now),
+                ],
+            ));
+            statements.push((
+                "DELETE FROM artifact_tags WHERE contract_number = $1 AND registry_id = $2 AND repository = $3",
+                vec![
+                    Param::contract(contract),
+                    Param::str(registry.as_str()),
+                    Param::str(repository),
+                ],
+            ));
+        }
+        for artifact in seen {
+            statements.push((
+                "INSERT INTO artifacts (contract_number, registry_id, repository, digest, \
+                 media_type, size, created_at, push_count, pull_count, last_pushed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 1, 0, $7) \
+                 ON CONFLICT (contract_number, registry_id, repository, digest) DO NOTHING",
+                vec![
+                    Param::contract(contract),
+                    Param::str(registry.as_str()),
+                    Param::str(&artifact.repository),
+                    Param::str(&artifact.digest),
+                    Param::str(&artifact.media_type),
+                    Param::int(artifact.size),
+                    Param::int(now),
+                ],
+            ));
+            for tag in &artifact.tags {
+                statements.push((
+                    "INSERT INTO artifact_tags (contract_number, registry_id, repository, tag, digest) \
+                     VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (contract_number, registry_id, repository, tag) DO UPDATE SET digest = $5",
+                    vec![
+                        Param::contract(contract),
+                        Param::str(registry.as_str()),
+                        Param::str(&artifact.repository),
+                        Param::str(tag),
+                        Param::str(&artifact.digest),
+                    ],
+                ));
+            }
+        }
+        for (repository, digest) in gone {
+            statements.push((
+                "DELETE FROM artifacts WHERE contract_number = $1 AND registry_id = $2 \
+                 AND repository = $3 AND digest = $4",
+                vec![
+                    Param::contract(contract),
+                    Param::str(registry.as_str()),
+                    Param::str(repository),
+                    Param::str(digest),
+                ],
+            ));
+        }
+        for (sql, params) in &statements {
+            bind(sqlx::query(sql), params).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every artifact a registry is known to hold: (repository, digest).
+    pub async fn known_artifacts(
+        &self,
+        contract: ContractNumber,
+        registry: &RegistryId,
+    ) -> StoreResult<Vec<(String, String)>> {
+        let params = [Param::contract(contract), Param::str(registry.as_str())];
+        let rows: Vec<Known> = self
+            .read_all(
+                "SELECT repository, digest FROM artifacts WHERE contract_number = $1 AND registry_id = $2",
+                &params,
+            )
+            .await?;
+        Ok(rows.into_iter().map(|k| (k.repository, k.digest)).collect())
+    }
+
     /// Fills in the tags of `artifacts` (one query per repository listed).
     async fn add_tags(
         &self,
@@ -437,6 +568,30 @@ fn statements<'a>(
              ON CONFLICT (contract_number, registry_id, digest) DO UPDATE SET size = $4",
             with(key(), vec![Param::str(digest), Param::int(*size)]),
         )],
+    }
+}
+
+/// An artifact as a registry's API shows it, with the tags pointing at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenArtifact {
+    pub repository: String,
+    pub digest: String,
+    pub media_type: String,
+    pub size: i64,
+    pub tags: Vec<String>,
+}
+
+struct Known {
+    repository: String,
+    digest: String,
+}
+
+impl FromRow for Known {
+    fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        Ok(Known {
+            repository: row.get("repository")?,
+            digest: row.get("digest")?,
+        })
     }
 }
 

@@ -4,7 +4,8 @@ artifacts and vulnerabilities (API 1.2.1) from Tollgate.
 Run by the Rust test `repositories::a_real_registry_reports_pushes_and_pulls_that_the_official_sdk_reads`,
 after skopeo pushed `team/app:v1`, `team/app:v2` (one image) and `other/tool:v1`
 (the same image) to a Distribution that notifies Tollgate, and pulled
-`team/app:v1` twice. The environment gives:
+`team/app:v1` twice, and pushed `scratch/tmp:v1`, which the SDK deletes
+first (setUpModule). The environment gives:
   TOLLGATE_URL   base URL of the running service
   TOKEN          an owner's access token (these operations take Bearer only)
   REGISTRY_ID    the registry's id
@@ -27,6 +28,18 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 def api_client():
     return cr.ApiClient(cr.Configuration(host=HOST, token=os.environ["TOKEN"]))
+
+
+def setUpModule():
+    """Deletes `scratch/tmp` through the SDK; the other tests then see only the two."""
+    api = cr.RepositoriesApi(api_client())
+    api.registries_repositories_delete(REGISTRY, "scratch/tmp")
+    try:
+        api.registries_repositories_find_by_name(REGISTRY, "scratch/tmp")
+    except ApiException as e:
+        assert e.status == 404, e.status
+    else:
+        raise AssertionError("scratch/tmp is still there after its deletion")
 
 
 class Repositories(unittest.TestCase):

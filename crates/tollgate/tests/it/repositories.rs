@@ -10,18 +10,41 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tollgate_api::registry_rules::RegistryName;
+use tollgate_server::config::DEFAULT_ISSUER;
 use tollgate_server::registry::events::RegistryEvents;
 
-use crate::support::registry::{Distribution, pull, push_tag, require, write_oci_image};
+use crate::support::registry::{
+    Distribution, free_address, pull, push_tag, require, write_oci_image, write_oci_image_holding,
+};
 use crate::support::*;
 
-/// A new notifications secret for the registry named `name`.
+/// A new notifications secret for the registry named `name` (connected
+/// to an API nothing listens on).
 async fn notifications_secret(app: &TestApp, name: &str) -> String {
     RegistryEvents::new(app.store.clone(), app.clock.clone())
-        .new_secret(&RegistryName::parse("name", name).unwrap())
+        .connect(
+            &RegistryName::parse("name", name).unwrap(),
+            "http://127.0.0.1:9",
+        )
         .await
         .unwrap()
         .expect("the registry exists")
+}
+
+/// `tollgate admin ...` on the app's store; answers its standard output.
+fn admin(app: &TestApp, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .arg("admin")
+        .args(args)
+        .args(["--database", &app.database_url])
+        .output()
+        .expect("tollgate runs");
+    assert!(
+        output.status.success(),
+        "tollgate admin {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// Sends `events` to the events endpoint as `registry` with `secret`.
@@ -130,12 +153,40 @@ async fn one_registry_cannot_send_anothers_events_and_a_repeated_event_counts_on
 async fn a_real_registry_reports_pushes_and_pulls_that_the_official_sdk_reads() {
     require("docker-registry");
     require("skopeo");
+    // Two nodes on one store: the registry's token service, and the one
+    // its notifications go to, which is stopped and started again below.
     let app = TestApp::spawn().await;
+    let events_node = app.spawn_sibling(DEFAULT_ISSUER).await;
     let everything = json!([{"type": "repository", "name": "*", "actions": ["pull", "push"]}]);
     let (registry, service, _, password) =
         registry_with_token(&app, "holdings", "ci", everything).await;
-    let secret = notifications_secret(&app, "holdings").await;
-    let distribution = Distribution::start_notifying(&app, &service, "holdings", &secret).await;
+    let address = free_address();
+    let printed = admin(
+        &app,
+        &[
+            "registry-connect",
+            "--registry",
+            "holdings",
+            "--tollgate-url",
+            &events_node.base,
+            "--registry-url",
+            &format!("http://{address}"),
+        ],
+    );
+    let authorization = printed
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Authorization: [\""))
+        .and_then(|rest| rest.strip_suffix("\"]"))
+        .expect("the configuration section names the Authorization header")
+        .to_owned();
+    let distribution = Distribution::start_notifying(
+        &app,
+        &service,
+        address,
+        &events_node.url("/registry/events"),
+        &authorization,
+    )
+    .await;
     let scratch = tempfile::tempdir().unwrap();
     let image = write_oci_image(&scratch.path().join("image"));
     let creds = format!("ci:{password}");
@@ -147,6 +198,9 @@ async fn a_real_registry_reports_pushes_and_pulls_that_the_official_sdk_reads() 
         .await
         .unwrap();
     push_tag(&image, &distribution, "other/tool", "v1", &creds)
+        .await
+        .unwrap();
+    push_tag(&image, &distribution, "scratch/tmp", "v1", &creds)
         .await
         .unwrap();
     for _ in 0..2 {
@@ -200,6 +254,95 @@ async fn a_real_registry_reports_pushes_and_pulls_that_the_official_sdk_reads() 
         report.contains("\nOK"),
         "the script ran its tests:\n{report}"
     );
+    let deleted_by_sdk = pull(
+        &distribution,
+        "scratch/tmp",
+        &creds,
+        &scratch.path().join("tmp"),
+    )
+    .await;
+    assert!(
+        deleted_by_sdk.is_err(),
+        "scratch/tmp can still be pulled after the SDK deleted it"
+    );
+
+    // Deleting a repository deletes it from the registry: the pull fails.
+    let deleted = app.as_owner().delete(&team_app).send().await.unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let gone = pull(
+        &distribution,
+        "team/app",
+        &creds,
+        &scratch.path().join("again"),
+    )
+    .await;
+    assert!(gone.is_err(), "team/app:v1 can still be pulled");
+    expect_error(
+        app.get(&team_app)
+            .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    pull(
+        &distribution,
+        "other/tool",
+        &creds,
+        &scratch.path().join("tool"),
+    )
+    .await
+    .expect("the other repository is untouched");
+
+    // Events sent while the node that takes them in is down are lost...
+    drop(events_node);
+    let late = write_oci_image_holding(
+        &scratch.path().join("late"),
+        b"pushed while Tollgate was down\n",
+    );
+    push_tag(&late, &distribution, "late/arrival", "v1", &creds)
+        .await
+        .unwrap();
+    let _restarted = app.spawn_sibling(DEFAULT_ISSUER).await;
+    let late_one = format!("{CR}/registries/{registry}/repositories/late%2Farrival");
+    let missing = app
+        .get(&late_one)
+        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    expect_error(missing, StatusCode::NOT_FOUND).await;
+    // ...and a resynchronisation from the registry's own API finds them.
+    let resynced = admin(
+        &app,
+        &[
+            "registry-resync",
+            "--registry",
+            "holdings",
+            "--registry-issuer",
+            REGISTRY_ISSUER,
+            "--registry-domain",
+            REGISTRY_DOMAIN,
+        ],
+    );
+    assert!(resynced.contains("holdings:"), "{resynced}");
+    let found = app.owner_json(&late_one).await;
+    assert_eq!(found["metadata"]["artifactCount"], 1, "{found}");
+    let artifacts = app.owner_json(&format!("{late_one}/artifacts")).await;
+    assert_eq!(
+        artifacts["items"][0]["properties"]["tags"],
+        json!(["v1"]),
+        "{artifacts}"
+    );
+    // The deleted repository stays deleted (the catalog still lists it, empty).
+    let still_gone = app
+        .get(&team_app)
+        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    expect_error(still_gone, StatusCode::NOT_FOUND).await;
 }
 
 /// The digest of an image layout's one manifest.

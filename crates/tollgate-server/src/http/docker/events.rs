@@ -1,7 +1,7 @@
 //! `POST /registry/events`: where a registry (CNCF Distribution) sends its
 //! event notifications. Each registry authenticates with Basic
 //! credentials: its own name and the notifications secret made for it
-//! (`tollgate admin registry-notifications`), through the gate. A
+//! (`tollgate admin registry-connect`), through the gate. A
 //! delivery is answered 204 once it is stored; errors are in Docker's
 //! format, like the rest of `/registry/`.
 
@@ -98,7 +98,7 @@ fn refuse(denied: Denied) -> TokenError {
         Denied::Store(e) => unavailable(&e),
         Denied::Throttled(retry) => TokenError::throttled(retry.0),
         _ => TokenError::unauthorized(
-            "the registry's name or notifications secret is wrong: make a new secret with `tollgate admin registry-notifications`",
+            "the registry's name or notifications secret is wrong: make a new secret with `tollgate admin registry-connect`",
         ),
     }
 }

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -50,7 +51,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route(
             "/containerregistries/registries/{registry_id}/repositories/{repository}",
-            get(find_repository),
+            get(find_repository).delete(delete_repository),
         )
         .route(
             "/containerregistries/registries/{registry_id}/artifacts",
@@ -132,6 +133,22 @@ async fn find_repository(
     let name = RepositoryName::parse("repositoryName", &repository)?;
     let record = state.repositories.find(&manager, &registry, &name).await?;
     Ok(Json(repository_to_wire(&state, &registry, &record)))
+}
+
+/// `DELETE /registries/{registryId}/repositories/{repositoryName}`: its
+/// manifests are deleted from the registry itself, so a pull fails after.
+async fn delete_repository(
+    State(state): State<Arc<AppState>>,
+    RegistryManager(manager): RegistryManager,
+    Path((registry_id, repository)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let registry = RegistryId::parse("registryId", &registry_id)?;
+    let name = RepositoryName::parse("repositoryName", &repository)?;
+    state
+        .repositories
+        .delete(&manager, &registry, &name)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /registries/{registryId}/artifacts?offset=&limit=&filter.vulnerabilityId=&orderBy=`
@@ -481,6 +498,15 @@ impl From<RepositoryError> for ApiError {
             RepositoryError::RegistryNotFound(_)
             | RepositoryError::RepositoryNotFound(_)
             | RepositoryError::ArtifactNotFound(_) => ApiError::not_found(e.to_string()),
+            RepositoryError::NotConnected(_) => ApiError::conflict(e.to_string()),
+            RepositoryError::RegistryApi(_) => {
+                tracing::warn!("{e}");
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "bad-gateway",
+                    format!("{e}; nothing was forgotten, try again"),
+                )
+            }
             RepositoryError::Store(e) => e.into(),
         }
     }

@@ -121,6 +121,7 @@ impl TestApp {
             },
             tls: None,
             key_rotation_days: 0,
+            registry_resync_minutes: 0,
         };
         adjust(&mut config);
         let clock = Arc::new(ManualClock::starting_now());

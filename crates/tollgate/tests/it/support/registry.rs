@@ -35,31 +35,28 @@ pub struct Distribution {
 impl Distribution {
     /// Starts a registry that announces `service` and trusts the app's keys.
     pub async fn start(app: &TestApp, service: &str) -> Distribution {
-        Self::start_with(app, service, "").await
+        Self::start_at(app, service, "", free_address()).await
     }
 
-    /// Like [`Self::start`], sending its event notifications to the app,
-    /// authenticated as `registry` (its name) with `secret`.
+    /// Like [`Self::start`], at `address`, sending its event notifications
+    /// to `events_url` with the `Authorization` header `authorization`.
     pub async fn start_notifying(
         app: &TestApp,
         service: &str,
-        registry: &str,
-        secret: &str,
+        address: String,
+        events_url: &str,
+        authorization: &str,
     ) -> Distribution {
-        use base64::Engine;
-        let basic =
-            base64::engine::general_purpose::STANDARD.encode(format!("{registry}:{secret}"));
         let notifications = format!(
-            "notifications:\n  endpoints:\n    - name: tollgate\n      url: {url}\n      \
-             headers:\n        Authorization: [\"Basic {basic}\"]\n      timeout: 5s\n      \
-             threshold: 5\n      backoff: 1s\n",
-            url = app.url("/registry/events"),
+            "notifications:\n  endpoints:\n    - name: tollgate\n      url: {events_url}\n      \
+             headers:\n        Authorization: [\"{authorization}\"]\n      timeout: 2s\n      \
+             threshold: 3\n      backoff: 1s\n"
         );
-        Self::start_with(app, service, &notifications).await
+        Self::start_at(app, service, &notifications, address).await
     }
 
-    /// A registry with `extra` appended to its configuration.
-    async fn start_with(app: &TestApp, service: &str, extra: &str) -> Distribution {
+    /// A registry at `address` with `extra` appended to its configuration.
+    async fn start_at(app: &TestApp, service: &str, extra: &str, address: String) -> Distribution {
         let dir = tempfile::tempdir().unwrap();
         let bundle = app
             .get("/registry/certs.pem")
@@ -71,12 +68,6 @@ impl Distribution {
             .unwrap();
         let certs = dir.path().join("certs.pem");
         std::fs::write(&certs, bundle).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let address = format!("127.0.0.1:{port}");
         let config = format!(
             "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\n\
              http:\n  addr: {address}\nauth:\n  token:\n    realm: {realm}\n    service: {service}\n    issuer: {issuer}\n    rootcertbundle: {certs}\n{extra}",
@@ -120,6 +111,16 @@ impl Drop for Distribution {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A loopback address with a port free right now.
+pub fn free_address() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
 }
 
 /// Runs skopeo; answers its combined output on failure.
@@ -211,6 +212,12 @@ pub async fn pull(
 
 /// Writes a one-layer OCI image layout (uncompressed tar layer) into `dir`.
 pub fn write_oci_image(dir: &Path) -> PathBuf {
+    write_oci_image_holding(dir, b"hello from tollgate\n")
+}
+
+/// Like [`write_oci_image`], its one file holding `contents` (another
+/// image, with another digest).
+pub fn write_oci_image_holding(dir: &Path, contents: &[u8]) -> PathBuf {
     let blobs = dir.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).unwrap();
     let put = |bytes: &[u8]| {
@@ -218,7 +225,7 @@ pub fn write_oci_image(dir: &Path) -> PathBuf {
         std::fs::write(blobs.join(&digest), bytes).unwrap();
         (format!("sha256:{digest}"), bytes.len())
     };
-    let (layer, layer_size) = put(&tar_with_one_file("hello.txt", b"hello from tollgate\n"));
+    let (layer, layer_size) = put(&tar_with_one_file("hello.txt", contents));
     let config = json!({"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": [layer]}});
     let (config, config_size) = put(config.to_string().as_bytes());
     let manifest = json!({

@@ -1,0 +1,254 @@
+//! Tollgate as a client of a registry's own HTTP API (Distribution's
+//! `/v2/`), with access tokens it issues to itself
+//! ([`RegistryTokenIssuer::own_access_token`]): the catalog, a
+//! repository's tags, a manifest's digest, and deleting a manifest.
+//! Where each registry's API is, the operator says
+//! (`tollgate admin registry-connect`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, LINK};
+use serde::Deserialize;
+
+use super::access::Access;
+use super::jwt::RegistryTokenIssuer;
+use crate::clock::Clock;
+
+/// Every manifest type asked for: without the OCI ones Distribution
+/// answers 404 for an OCI manifest, without schema 2 it rewrites one.
+const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+     application/vnd.oci.image.manifest.v1+json, \
+     application/vnd.docker.distribution.manifest.list.v2+json, \
+     application/vnd.docker.distribution.manifest.v2+json";
+
+/// The largest catalog page asked for (Distribution's default maximum).
+const CATALOG_PAGE: usize = 1000;
+
+/// One registry's API: where it is, and the service it announces.
+#[derive(Debug, Clone)]
+pub struct RegistryAddress {
+    /// E.g. `https://registry.example.com:5000`, without a trailing slash.
+    pub url: String,
+    /// `<name>.<registry domain>`: the audience of the tokens it accepts.
+    pub service: String,
+}
+
+/// A manifest as its `HEAD` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestHead {
+    pub digest: String,
+    pub media_type: String,
+    pub size: i64,
+}
+
+/// Why a call to a registry's API failed.
+#[derive(Debug)]
+pub struct RegistryApiError(pub String);
+
+impl std::fmt::Display for RegistryApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the registry's API failed: {}", self.0)
+    }
+}
+
+/// Calls registries' APIs.
+pub struct RegistryApi {
+    http: reqwest::Client,
+    issuer: Arc<RegistryTokenIssuer>,
+    clock: Arc<dyn Clock>,
+}
+
+#[derive(Deserialize)]
+struct Catalog {
+    #[serde(default)]
+    repositories: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct Tags {
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+}
+
+impl RegistryApi {
+    pub fn new(issuer: Arc<RegistryTokenIssuer>, clock: Arc<dyn Clock>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .user_agent("tollgate")
+            .build()
+            .unwrap_or_default();
+        Self {
+            http,
+            issuer,
+            clock,
+        }
+    }
+
+    /// Every repository the registry lists (its catalog, page by page).
+    pub async fn catalog(&self, at: &RegistryAddress) -> Result<Vec<String>, RegistryApiError> {
+        let token = self.token(at, "registry", "catalog", &["*"]);
+        let mut names = Vec::new();
+        let mut next = Some(format!("{}/v2/_catalog?n={CATALOG_PAGE}", at.url));
+        while let Some(url) = next.take() {
+            let response = self.send(self.http.get(&url).bearer_auth(&token)).await?;
+            next = next_page(&at.url, response.headers().get(LINK));
+            let page: Catalog = response
+                .json()
+                .await
+                .map_err(|e| RegistryApiError(format!("catalog: {e}")))?;
+            names.extend(page.repositories.unwrap_or_default());
+        }
+        Ok(names)
+    }
+
+    /// The repository's tags (none when it has none, or is unknown).
+    pub async fn tags(
+        &self,
+        at: &RegistryAddress,
+        repository: &str,
+    ) -> Result<Vec<String>, RegistryApiError> {
+        let token = self.token(at, "repository", repository, &["pull"]);
+        let url = format!("{}/v2/{repository}/tags/list", at.url);
+        let response = self.http.get(&url).bearer_auth(&token).send().await;
+        let response = response.map_err(|e| RegistryApiError(format!("{url}: {e}")))?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(Vec::new());
+        }
+        let response = ok(response, &url)?;
+        let tags: Tags = response
+            .json()
+            .await
+            .map_err(|e| RegistryApiError(format!("{url}: {e}")))?;
+        Ok(tags.tags.unwrap_or_default())
+    }
+
+    /// The manifest a tag or digest names, if the registry has it.
+    pub async fn manifest(
+        &self,
+        at: &RegistryAddress,
+        repository: &str,
+        reference: &str,
+    ) -> Result<Option<ManifestHead>, RegistryApiError> {
+        let token = self.token(at, "repository", repository, &["pull"]);
+        let url = format!("{}/v2/{repository}/manifests/{reference}", at.url);
+        let response = self
+            .http
+            .head(&url)
+            .bearer_auth(&token)
+            .header(ACCEPT, MANIFEST_ACCEPT)
+            .send()
+            .await
+            .map_err(|e| RegistryApiError(format!("{url}: {e}")))?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let response = ok(response, &url)?;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let digest = header("docker-content-digest")
+            .ok_or_else(|| RegistryApiError(format!("{url}: no Docker-Content-Digest")))?;
+        Ok(Some(ManifestHead {
+            digest,
+            media_type: header(CONTENT_TYPE.as_str()).unwrap_or_default(),
+            size: header(CONTENT_LENGTH.as_str())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+        }))
+    }
+
+    /// Deletes a manifest by digest (its tags go with it); a manifest
+    /// already gone is no error.
+    pub async fn delete_manifest(
+        &self,
+        at: &RegistryAddress,
+        repository: &str,
+        digest: &str,
+    ) -> Result<(), RegistryApiError> {
+        let token = self.token(at, "repository", repository, &["delete"]);
+        let url = format!("{}/v2/{repository}/manifests/{digest}", at.url);
+        let response = self
+            .http
+            .delete(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .map_err(|e| RegistryApiError(format!("{url}: {e}")))?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        ok(response, &url).map(|_| ())
+    }
+
+    fn token(&self, at: &RegistryAddress, type_: &str, name: &str, actions: &[&str]) -> String {
+        let access = vec![Access {
+            type_: type_.to_owned(),
+            name: name.to_owned(),
+            actions: actions.iter().map(|a| (*a).to_owned()).collect(),
+        }];
+        self.issuer
+            .own_access_token(&at.service, access, self.clock.now())
+    }
+
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, RegistryApiError> {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| RegistryApiError(e.to_string()))?;
+        let url = response.url().to_string();
+        ok(response, &url)
+    }
+}
+
+/// The response, if its status is a success.
+fn ok(response: reqwest::Response, url: &str) -> Result<reqwest::Response, RegistryApiError> {
+    if response.status().is_success() {
+        Ok(response)
+    } else {
+        Err(RegistryApiError(format!(
+            "{url} answered {}",
+            response.status()
+        )))
+    }
+}
+
+/// The next catalog page from a `Link: </v2/_catalog?last=..&n=..>; rel="next"` header.
+fn next_page(base: &str, link: Option<&reqwest::header::HeaderValue>) -> Option<String> {
+    let link = link?.to_str().ok()?;
+    let start = link.find('<')? + 1;
+    let end = link[start..].find('>')? + start;
+    let target = &link[start..end];
+    link[end..].contains("rel=\"next\"").then(|| {
+        if target.starts_with("http") {
+            target.to_owned()
+        } else {
+            format!("{base}{target}")
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_catalog_page_is_read_from_the_link_header() {
+        let link = reqwest::header::HeaderValue::from_static(
+            "</v2/_catalog?last=team%2Fapp&n=1000>; rel=\"next\"",
+        );
+        assert_eq!(
+            next_page("http://r:5000", Some(&link)).as_deref(),
+            Some("http://r:5000/v2/_catalog?last=team%2Fapp&n=1000")
+        );
+        assert_eq!(next_page("http://r:5000", None), None);
+    }
+}
