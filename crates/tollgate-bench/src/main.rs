@@ -10,7 +10,8 @@
 //! speed drifts over a run, and the ratio should not. Then it grows the
 //! store to a million Auth API tokens and a million registry tokens and
 //! measures the read paths again. Scenario 7 runs scenarios 1 and 4 again
-//! while a guesser at 127.0.0.2 sends wrong passwords as fast as it can.
+//! while a guesser at 127.0.0.2 sends wrong passwords as fast as it can;
+//! scenario 8 is a registry's event notifications, one push per request.
 //! With `--postgres URL`, scenarios 1 and 4 run last on a PostgreSQL
 //! store, through one node and through three behind HAProxy.
 //! `--quick` shrinks durations and sizes to a smoke run (CI runs it).
@@ -29,7 +30,9 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
+use tollgate_api::registry_rules::RegistryName;
 use tollgate_server::clock::{Clock, SystemClock};
+use tollgate_server::registry::events::{RegistryEvents, notifications_authorization};
 use tollgate_server::store::Store;
 
 use crate::load::{MakeRequest, Measured};
@@ -305,6 +308,11 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?;
 
+    let events = registry_events(&store, seed::LIST_REGISTRY).await?;
+    bench
+        .scenario("8 POST /registry/events, 1 manifest push each", 204, events)
+        .await?;
+
     let seeding = Instant::now();
     seed::registry_tokens(&store, &seeded, list_sizes[1], scale, now).await?;
     seed::auth_tokens(&store, &seeded, scale, now).await?;
@@ -491,6 +499,40 @@ fn create_tokens(registry: &str, authorization: String) -> MakeRequest {
             .body(Full::new(Bytes::from(body)))
             .unwrap_or_default()
     })
+}
+
+/// Distribution's notifications of manifest pushes, one event each, with
+/// ids, repositories, tags and digests that do not repeat: each adds an
+/// artifact (10 repositories), as a busy registry's would.
+async fn registry_events(store: &Store, registry: &str) -> anyhow::Result<MakeRequest> {
+    let name = RegistryName::parse("registry", registry)?;
+    let secret = RegistryEvents::new(store.clone(), Arc::new(SystemClock))
+        .connect(&name, "http://127.0.0.1:9")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no registry named {registry}"))?;
+    let authorization = notifications_authorization(&name, &secret);
+    let run = std::process::id();
+    Ok(Arc::new(move |worker, n| {
+        let digest = format!("sha256:{:016x}{:016x}{:032x}", run, worker, n);
+        let repository = format!("team/app{}", n % 10);
+        let body = format!(
+            r#"{{"events":[{{"id":"{run}-{worker}-{n}","timestamp":"2026-11-30T10:00:00Z","action":"push",
+"target":{{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":528,"digest":"{digest}",
+"length":528,"repository":"{repository}","tag":"w{worker}-{n}",
+"url":"http://registry:5000/v2/{repository}/manifests/{digest}"}},
+"request":{{"id":"r","addr":"10.0.0.1:1","host":"registry:5000","method":"PUT","useragent":"bench"}},
+"actor":{{"name":"ci"}},"source":{{"addr":"registry:5000","instanceID":"i"}}}}]}}"#
+        );
+        Request::post("/registry/events")
+            .header("host", "127.0.0.1")
+            .header("authorization", authorization.as_str())
+            .header(
+                "content-type",
+                "application/vnd.docker.distribution.events.v1+json",
+            )
+            .body(Full::new(Bytes::from(body)))
+            .unwrap_or_default()
+    }))
 }
 
 /// One-off requests to set a scenario up.

@@ -9,7 +9,7 @@
 use tollgate_api::auth::ContractNumber;
 use tollgate_api::registry_rules::RegistryId;
 
-use super::audit::AuditEvent;
+use super::audit::{AuditEvent, insert_events};
 use super::columns::Columns;
 use super::query::{FromRow, Param, bind};
 use super::registries::escape_like;
@@ -133,6 +133,7 @@ impl Store {
     ) -> StoreResult<usize> {
         let mut tx = self.pool().begin().await?;
         let mut taken = 0;
+        let mut storage_delta: i64 = 0;
         for (event_id, change) in changes {
             let seen = [
                 Param::contract(contract),
@@ -154,23 +155,42 @@ impl Store {
                 continue;
             }
             taken += 1;
+            // The storage usage moves by what this change adds or removes:
+            // a blob or an artifact new to the registry, an artifact deleted.
+            let known_size = match change {
+                RegistryChange::ManifestPushed {
+                    repository, digest, ..
+                }
+                | RegistryChange::Deleted { repository, digest } => {
+                    artifact_size(&mut tx, contract, registry, repository, digest).await?
+                }
+                _ => None,
+            };
             for (sql, params) in statements(contract, registry, change) {
-                bind(sqlx::query(sql), &params).execute(&mut *tx).await?;
+                let touched = bind(sqlx::query(sql), &params)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if let RegistryChange::BlobStored { size, .. } = change {
+                    storage_delta += *size * touched as i64;
+                }
             }
+            storage_delta += match (change, known_size) {
+                (RegistryChange::ManifestPushed { size, .. }, None) => *size,
+                (RegistryChange::Deleted { .. }, Some(size)) => -size,
+                _ => 0,
+            };
         }
         let usage = [
+            Param::int(storage_delta),
             Param::int(now),
             Param::contract(contract),
             Param::str(registry.as_str()),
         ];
         bind(
             sqlx::query(
-                "UPDATE registries SET storage_updated_at = $1, storage_bytes = \
-                 (SELECT COALESCE(SUM(size), 0) FROM registry_blobs b \
-                  WHERE b.contract_number = $2 AND b.registry_id = $3) + \
-                 (SELECT COALESCE(SUM(size), 0) FROM artifacts a \
-                  WHERE a.contract_number = $2 AND a.registry_id = $3) \
-                 WHERE contract_number = $2 AND id = $3",
+                "UPDATE registries SET storage_bytes = storage_bytes + $1, storage_updated_at = $2 \
+                 WHERE contract_number = $3 AND id = $4",
             ),
             &usage,
         )
@@ -299,13 +319,21 @@ impl Store {
             Param::str(registry.as_str()),
             Param::str(name),
         ];
-        let deleted = self
-            .execute_recorded(
+        let mut tx = self.pool().begin().await?;
+        let deleted = bind(
+            sqlx::query(
                 "DELETE FROM repositories WHERE contract_number = $1 AND registry_id = $2 AND name = $3",
-                &params,
-                std::slice::from_ref(event),
-            )
-            .await?;
+            ),
+            &params,
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if deleted == 1 {
+            sum_storage(&mut tx, contract, registry).await?;
+            insert_events(&mut tx, std::slice::from_ref(event)).await?;
+        }
+        tx.commit().await?;
         Ok(deleted == 1)
     }
 
@@ -395,6 +423,7 @@ impl Store {
         for (sql, params) in &statements {
             bind(sqlx::query(sql), params).execute(&mut *tx).await?;
         }
+        sum_storage(&mut tx, contract, registry).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -449,6 +478,56 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The size of an artifact, if the registry holds it (read in `tx`).
+async fn artifact_size(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    contract: ContractNumber,
+    registry: &RegistryId,
+    repository: &str,
+    digest: &str,
+) -> StoreResult<Option<i64>> {
+    let params = [
+        Param::contract(contract),
+        Param::str(registry.as_str()),
+        Param::str(repository),
+        Param::str(digest),
+    ];
+    let row = bind(
+        sqlx::query(
+            "SELECT size FROM artifacts WHERE contract_number = $1 AND registry_id = $2 \
+             AND repository = $3 AND digest = $4",
+        ),
+        &params,
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|row| row.get("size")).transpose()
+}
+
+/// Sums a registry's storage usage again from its blobs and artifacts (after
+/// a deletion or a resynchronisation; deliveries move it by their changes).
+async fn sum_storage(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    contract: ContractNumber,
+    registry: &RegistryId,
+) -> StoreResult<()> {
+    let params = [Param::contract(contract), Param::str(registry.as_str())];
+    bind(
+        sqlx::query(
+            "UPDATE registries SET storage_bytes = \
+             (SELECT COALESCE(SUM(size), 0) FROM registry_blobs b \
+              WHERE b.contract_number = $1 AND b.registry_id = $2) + \
+             (SELECT COALESCE(SUM(size), 0) FROM artifacts a \
+              WHERE a.contract_number = $1 AND a.registry_id = $2) \
+             WHERE contract_number = $1 AND id = $2",
+        ),
+        &params,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// The statements that take in one change, in order.
@@ -564,8 +643,7 @@ fn statements<'a>(
         )],
         RegistryChange::BlobStored { digest, size } => vec![(
             "INSERT INTO registry_blobs (contract_number, registry_id, digest, size) \
-             VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (contract_number, registry_id, digest) DO UPDATE SET size = $4",
+             VALUES ($1, $2, $3, $4) ON CONFLICT (contract_number, registry_id, digest) DO NOTHING",
             with(key(), vec![Param::str(digest), Param::int(*size)]),
         )],
     }
