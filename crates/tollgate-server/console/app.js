@@ -641,6 +641,7 @@ async function registryPage(id, mine) {
   const settingsSlot = h('div', {});
   const secretSlot = h('div', {});
   const tokensSlot = h('div', {}, h('p', { class: 'empty' }, 'Loading…'));
+  const repositoriesSlot = h('div', {}, h('p', { class: 'empty' }, 'Loading…'));
   const deleteErrors = h('div', {});
   const edit = h('button', { type: 'button', class: 'secondary' }, 'Edit settings');
   edit.addEventListener('click', async () => {
@@ -703,8 +704,61 @@ async function registryPage(id, mine) {
     h('section', { class: 'card', 'aria-labelledby': 'registry-tokens-heading' },
       h('div', { class: 'page-head' }, h('h2', { id: 'registry-tokens-heading', tabindex: '-1' }, 'Registry tokens'), createToken),
       tokensSlot),
+    h('section', { class: 'card', 'aria-labelledby': 'repositories-heading' },
+      h('h2', { id: 'repositories-heading', tabindex: '-1' }, 'Repositories'),
+      h('p', { class: 'hint' }, 'What the registry reports of itself: pushes, pulls and tags, from its event notifications.'),
+      repositoriesSlot),
   ], { lead: `Registry ${hostname}`, crumb: backToRegistries() });
-  await loadRegistryTokens(registry, tokensSlot);
+  await Promise.all([loadRegistryTokens(registry, tokensSlot), loadRepositories(registry, repositoriesSlot)]);
+}
+
+/** The registry's repositories, most recently pushed first; each opens
+ *  onto its artifacts (digest, tags, pulls). */
+async function loadRepositories(registry, slot) {
+  const base = `${registriesApi}/${encodeURIComponent(registry.id)}/repositories`;
+  let repositories;
+  try {
+    ({ data: { items: repositories } } = await api('GET', `${base}?limit=1000&orderBy=-lastPush`));
+  } catch (error) {
+    slot.replaceChildren(errorBox(error.message));
+    return;
+  }
+  if (!repositories.length) {
+    slot.replaceChildren(h('p', { class: 'empty' }, 'Nothing has been reported yet: connect the registry (tollgate admin registry-connect) and push an image.'));
+    return;
+  }
+  const rows = repositories.map((repository) => {
+    const m = repository.metadata;
+    const name = repository.properties.name;
+    const artifactsSlot = h('div', {});
+    const show = h('button', { type: 'button', class: 'quiet', 'aria-expanded': 'false', 'aria-label': `Artifacts of ${name}` }, 'Artifacts');
+    show.addEventListener('click', () => busy(show, async () => {
+      if (show.getAttribute('aria-expanded') === 'true') {
+        artifactsSlot.replaceChildren();
+        show.setAttribute('aria-expanded', 'false');
+        return;
+      }
+      try {
+        const { data } = await api('GET', `${base}/${encodeURIComponent(name)}/artifacts?limit=1000`);
+        artifactsSlot.replaceChildren(h('ul', { class: 'scopes' }, data.items.map((a) => h('li', {},
+          h('span', { class: 'mono' }, a.properties.tags.length ? a.properties.tags.join(', ') : '(untagged)'), ' ',
+          h('span', { class: 'mono' }, a.id.slice(0, 19)), `… pulled ${a.metadata.pullCount}×`))));
+        show.setAttribute('aria-expanded', 'true');
+      } catch (error) {
+        artifactsSlot.replaceChildren(errorBox(error.message));
+      }
+    }));
+    return row(
+      cell('Repository', h('span', { class: 'mono' }, name)),
+      cell('Artifacts', String(m.artifactCount)),
+      cell('Pulls', String(m.pullCount)),
+      cell('Pushes', String(m.pushCount)),
+      cell('Last push', formatDate(m.lastPushedAt)),
+      cell('Last pull', m.lastPulledAt ? formatDate(m.lastPulledAt) : 'never'),
+      cell('Details', show, artifactsSlot));
+  });
+  slot.replaceChildren(table(`Repositories of ${registry.properties.name}`,
+    ['Repository', 'Artifacts', 'Pulls', 'Pushes', 'Last push', 'Last pull', h('span', { class: 'visually-hidden' }, 'Details')], rows));
 }
 
 function backToRegistries() {

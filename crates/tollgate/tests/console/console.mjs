@@ -6,7 +6,9 @@
 //
 //   TOLLGATE_URL, OWNER_EMAIL, OWNER_PASSWORD, MEMBER_EMAIL, MEMBER_PASSWORD,
 //   MULTI_EMAIL, MULTI_PASSWORD, MULTI_CONTRACTS (comma-separated),
-//   REGISTRY_NAME, REGISTRY_ADDRESS (host:port of Distribution),
+//   REGISTRY_NAME (a registry made and connected beforehand, which
+//   Distribution at REGISTRY_ADDRESS serves and notifies Tollgate of),
+//   NEW_REGISTRY_NAME (the registry the test creates and deletes),
 //   IMAGE_DIR (an OCI layout to push), SCREENSHOTS (a directory),
 //   CHROMIUM (the browser binary; /usr/bin/chromium by default)
 //
@@ -26,6 +28,7 @@ const env = (name) => {
 };
 const base = env('TOLLGATE_URL');
 const registryName = env('REGISTRY_NAME');
+const newRegistryName = env('NEW_REGISTRY_NAME');
 const registryAddress = env('REGISTRY_ADDRESS');
 const imageDir = env('IMAGE_DIR');
 const shots = env('SCREENSHOTS');
@@ -150,14 +153,19 @@ async function main() {
     await name.fill('Not_A_Name');
     await page.getByText('Use 3 to 63 characters').waitFor();
     await name.fill(registryName);
-    await page.getByText(`${registryName} is available.`).waitFor();
+    await page.getByText(`${registryName} is taken: choose another name.`).waitFor();
+    await name.fill(newRegistryName);
+    await page.getByText(`${newRegistryName} is available.`).waitFor();
     await page.getByLabel('Saturday').check();
     await page.getByLabel('Time of day (UTC)').fill('03:30');
     await page.getByLabel('Subnet allow list').fill('127.0.0.1\n10.0.0.0/8');
     await accessible(page, 'new registry');
     await page.getByRole('button', { name: 'Create registry' }).click();
-    await heading(page, registryName);
+    await heading(page, newRegistryName);
     await page.getByText('Saturday at 03:30 UTC').waitFor();
+    await page.getByRole('link', { name: 'All registries' }).click();
+    await page.getByRole('link', { name: registryName, exact: true }).click();
+    await heading(page, registryName);
 
     step = 'create a registry token with a scope, its password shown once';
     await page.getByRole('button', { name: 'New token' }).click();
@@ -178,11 +186,20 @@ async function main() {
     const pushed = await push(`ci-push:${password}`);
     check(pushed.ok, `skopeo could not push with the new token: ${pushed.output}`);
 
-    step = 'the password is not shown again';
-    await page.reload();
-    await heading(page, registryName);
-    await page.getByRole('button', { name: 'Disable token ci-push' }).waitFor();
+    step = 'the password is not shown again; the push appears among the repositories';
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      await page.reload();
+      await heading(page, registryName);
+      await page.getByRole('button', { name: 'Disable token ci-push' }).waitFor();
+      if (await page.getByRole('button', { name: 'Artifacts of team/app' }).count()) break;
+      check(Date.now() < deadline, 'the push was not reported by the registry');
+      await page.waitForTimeout(300);
+    }
     check(!(await page.content()).includes(password), 'the password is still on the page after a reload');
+    await page.getByRole('button', { name: 'Artifacts of team/app' }).click();
+    await page.getByRole('listitem').filter({ hasText: 'pulled 0×' }).waitFor();
+    await accessible(page, 'registry with repositories');
     await screenshot(page, 'registry');
 
     step = 'change the expiry';
@@ -210,7 +227,7 @@ async function main() {
 
     step = 'the registries list, wide and phone-width';
     await page.getByRole('link', { name: 'Registries', exact: true }).click();
-    await page.getByRole('link', { name: registryName }).waitFor();
+    await page.getByRole('link', { name: newRegistryName }).waitFor();
     await accessible(page, 'registries');
     await screenshot(page, 'registries');
     await page.setViewportSize({ width: 390, height: 844 });
@@ -219,11 +236,14 @@ async function main() {
     await page.setViewportSize({ width: 1280, height: 860 });
 
     step = 'delete the registry, the dialog naming what is lost';
-    await page.getByRole('link', { name: registryName }).click();
+    await page.getByRole('link', { name: newRegistryName }).click();
+    await heading(page, newRegistryName);
     await page.getByRole('button', { name: 'Delete registry' }).click();
     await page.getByRole('dialog').getByText('everything stored in it are lost').waitFor();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete registry' }).click();
-    await page.getByText('This contract has no registries yet.').waitFor();
+    await heading(page, 'Registries');
+    await page.getByRole('link', { name: newRegistryName }).waitFor({ state: 'detached' });
+    await page.getByRole('link', { name: registryName, exact: true }).waitFor();
 
     step = 'sign out: the session is revoked on the server';
     check((await withCookie(cookie, csrf, '/auth/v1/tokens')).status === 200, 'the session cookie does not work before signing out');
@@ -283,7 +303,7 @@ async function main() {
     check(again === 201, `signing in again answered ${again}`);
     await multi.getByRole('link', { name: 'Registries', exact: true }).click();
     await heading(multi, 'Registries');
-    await multi.getByText('This contract has no registries yet.').waitFor();
+    await multi.getByRole('link', { name: registryName, exact: true }).waitFor();
 
     check(!problems.length, problems.join('\n'));
   } catch (error) {

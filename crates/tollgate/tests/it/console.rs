@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 use tollgate_server::auth::accounts::Accounts;
 use tollgate_server::auth::console_sessions::{IDLE_LIFETIME, MAX_LIFETIME, RENEWED_FOR};
 
-use crate::support::registry::{Distribution, require, write_oci_image};
+use tollgate_api::registry_rules::RegistryName;
+use tollgate_server::registry::events::{RegistryEvents, notifications_authorization};
+
+use crate::support::registry::{Distribution, free_address, require, write_oci_image};
 use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -400,8 +403,30 @@ async fn the_console_works_in_a_real_browser() {
         Role::Owner,
     )
     .await;
+    // A registry made and connected beforehand, whose Distribution
+    // notifies Tollgate, so the console shows what is pushed to it.
     let registry_name = "console-demo";
-    let registry = Distribution::start(&app, &format!("{registry_name}.{REGISTRY_DOMAIN}")).await;
+    create_registry(&app, registry_name).await;
+    let address = free_address();
+    let secret = RegistryEvents::new(app.store.clone(), app.clock.clone())
+        .connect(
+            &RegistryName::parse("name", registry_name).unwrap(),
+            &format!("http://{address}"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let registry = Distribution::start_notifying(
+        &app,
+        &format!("{registry_name}.{REGISTRY_DOMAIN}"),
+        address,
+        &app.url("/registry/events"),
+        &notifications_authorization(
+            &RegistryName::parse("name", registry_name).unwrap(),
+            &secret,
+        ),
+    )
+    .await;
     let scratch = tempfile::tempdir().unwrap();
     let image = write_oci_image(&scratch.path().join("image"));
     let screenshots = std::env::var("TOLLGATE_CONSOLE_SCREENSHOTS")
@@ -421,6 +446,7 @@ async fn the_console_works_in_a_real_browser() {
             .env("MULTI_PASSWORD", "two password")
             .env("MULTI_CONTRACTS", "31000001,31000002")
             .env("REGISTRY_NAME", registry_name)
+            .env("NEW_REGISTRY_NAME", "console-new")
             .env("REGISTRY_ADDRESS", &registry.address)
             .env("IMAGE_DIR", &image)
             .env("SCREENSHOTS", &screenshots)
