@@ -38,8 +38,20 @@ pub struct PaginationLinks {
 /// `WeeklySchedule` of the garbage collection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WeeklySchedule {
+    /// `null` reads as `[]` (the document makes it nullable).
+    #[serde(deserialize_with = "strict::null_as_empty")]
     pub days: Vec<String>,
     pub time: String,
+}
+
+/// No collection: no days (what a `null` schedule means).
+impl Default for WeeklySchedule {
+    fn default() -> Self {
+        WeeklySchedule {
+            days: Vec::new(),
+            time: "00:00:00+00:00".to_owned(),
+        }
+    }
 }
 
 /// `StorageUsage`: this service stores no images, so always zero bytes;
@@ -64,6 +76,14 @@ pub struct RegistryFeatures {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeatureToggle {
     pub enabled: bool,
+    /// `properties`, which the document types as an object and says nothing
+    /// more of: read (an object, or refused), never kept or answered.
+    #[serde(
+        default,
+        skip_serializing,
+        deserialize_with = "strict::some_ignored_object"
+    )]
+    pub properties: Option<strict::IgnoredObject>,
 }
 
 /// `RegistryProperties` as answered.
@@ -118,7 +138,7 @@ pub struct PostRegistryProperties {
     pub location: String,
     #[serde(
         default,
-        deserialize_with = "strict::some_object",
+        deserialize_with = "strict::object_or_null_as_default",
         skip_serializing_if = "Option::is_none"
     )]
     pub garbage_collection_schedule: Option<WeeklySchedule>,
@@ -143,13 +163,14 @@ pub struct PostRegistryInput {
     pub properties: PostRegistryProperties,
 }
 
-/// `PatchRegistryInput`: absent fields stay as they are; none may be `null`.
+/// `PatchRegistryInput`: absent fields stay as they are; a `null`
+/// schedule (the document makes it nullable) means no collection.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PatchRegistryInput {
     #[serde(
         default,
-        deserialize_with = "strict::some_object",
+        deserialize_with = "strict::object_or_null_as_default",
         skip_serializing_if = "Option::is_none"
     )]
     pub garbage_collection_schedule: Option<WeeklySchedule>,
@@ -173,6 +194,8 @@ pub struct Scope {
     #[serde(rename = "type")]
     pub type_: String,
     pub name: String,
+    /// `null` reads as `[]`, which is then refused for naming no action.
+    #[serde(deserialize_with = "strict::null_as_empty")]
     pub actions: Vec<String>,
 }
 

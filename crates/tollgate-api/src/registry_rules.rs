@@ -264,6 +264,15 @@ fn parse_time_of_day(field: &str, s: &str) -> Result<String, ParseError> {
         .strip_suffix("+00:00")
         .or_else(|| s.strip_suffix('Z'))
         .unwrap_or(s);
+    // A fraction of a second (RFC 3339's time-secfrac) is allowed and dropped.
+    let clock = match clock.split_once('.') {
+        Some((whole, fraction))
+            if !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            whole
+        }
+        _ => clock,
+    };
     let parts: Vec<&str> = clock.split(':').collect();
     let numbers: Option<Vec<u32>> = parts
         .iter()

@@ -24,7 +24,12 @@ pub struct RepositoryName(String);
 
 impl RepositoryName {
     pub fn parse(field: &str, s: &str) -> Result<Self, ParseError> {
-        if is_repository_name(s) {
+        if s.len() > MAX_LEN {
+            Err(ParseError::new(format!(
+                "{field} is {} characters long: a repository name has at most {MAX_LEN}",
+                s.len()
+            )))
+        } else if is_repository_name(s) {
             Ok(Self(s.to_owned()))
         } else {
             Err(ParseError::new(format!(

@@ -57,6 +57,41 @@ where
     object(deserializer).map(Some)
 }
 
+/// An optional struct field the document makes nullable: absent is `None`
+/// (with `#[serde(default)]`), an object is `Some`, and `null` is
+/// `Some(T::default())`.
+pub fn object_or_null_as_default<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    let value = Option::<Object<T>>::deserialize(deserializer)?;
+    Ok(Some(value.map(|o| o.0).unwrap_or_default()))
+}
+
+/// A list the document makes nullable, where `null` means the same as `[]`.
+pub fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// A JSON object whose contents are not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IgnoredObject;
+
+/// An optional field the document types as an object without describing
+/// it: absent is `None`, an object is `Some`, anything else is refused.
+pub fn some_ignored_object<'de, D>(deserializer: D) -> Result<Option<IgnoredObject>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Object::<std::collections::BTreeMap<String, serde::de::IgnoredAny>>::deserialize(deserializer)
+        .map(|_| Some(IgnoredObject))
+}
+
 /// A nullable list of structs: `null` is `None`, each element an object.
 pub fn nullable_objects<'de, D, T>(deserializer: D) -> Result<Option<Vec<T>>, D::Error>
 where

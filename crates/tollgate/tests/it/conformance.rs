@@ -6,7 +6,6 @@
 //! fresh service. It needs `python3` and access to PyPI on first run.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::support::*;
 
@@ -14,36 +13,8 @@ const REQUIREMENTS: &str = include_str!("../conformance/requirements.txt");
 
 /// The virtual environment's Python, installing the SDK if it is missing or stale.
 pub fn sdk_python() -> PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("container-registry-sdk-venv");
-    let python = venv.join("bin").join("python");
-    let marker = venv.join("installed-requirements.txt");
-    if std::fs::read_to_string(&marker).ok().as_deref() == Some(REQUIREMENTS) && python.exists() {
-        return python;
-    }
-    let _ = std::fs::remove_dir_all(&venv);
-    let status = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .expect("python3 runs");
-    assert!(status.success(), "python3 -m venv failed");
-    let requirements =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/requirements.txt");
-    let status = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-r",
-        ])
-        .arg(&requirements)
-        .status()
-        .expect("pip runs");
-    assert!(status.success(), "installing the official SDK failed");
-    std::fs::write(&marker, REQUIREMENTS).expect("marker written");
-    python
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/requirements.txt");
+    crate::support::python::venv_python("container-registry-sdk-venv", REQUIREMENTS, &file)
 }
 
 #[tokio::test(flavor = "multi_thread")]

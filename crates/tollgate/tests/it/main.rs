@@ -25,6 +25,7 @@ mod registry_token;
 mod registry_tokens;
 mod repositories;
 mod restarts;
+mod schema_fuzzer;
 mod sdk;
 mod support;
 mod tls;

@@ -147,12 +147,6 @@ async fn null_is_refused_where_the_document_does_not_allow_it() {
         (
             Method::PATCH,
             registry_path.as_str(),
-            r#"{"garbageCollectionSchedule": null}"#,
-            "garbageCollectionSchedule",
-        ),
-        (
-            Method::PATCH,
-            registry_path.as_str(),
             r#"{"features": {"vulnerabilityScanning": null}}"#,
             "features.vulnerabilityScanning",
         ),
@@ -235,4 +229,74 @@ async fn an_allow_list_entry_of_0_0_0_0_slash_0_denies_all_traffic() {
             "allow list {list}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_the_document_makes_nullable_reads_as_it_says() {
+    // Found by the schema fuzzer: the 1.0 document makes WeeklySchedule,
+    // its days and a scope's actions nullable.
+    let app = TestApp::spawn().await;
+    let created = send(
+        &app,
+        Method::POST,
+        &format!("{CR}/registries"),
+        r#"{"properties": {"name": "nullable", "location": "de/fra",
+            "garbageCollectionSchedule": {"days": null, "time": "01:30:00.25+00:00"}}}"#,
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    let schedule = &created["properties"]["garbageCollectionSchedule"];
+    assert_eq!(schedule["days"], json!([]), "{created}");
+    assert_eq!(
+        schedule["time"], "01:30:00+00:00",
+        "a fraction of a second is dropped"
+    );
+    let id = created["id"].as_str().unwrap();
+
+    let set = send(
+        &app,
+        Method::PATCH,
+        &format!("{CR}/registries/{id}"),
+        r#"{"garbageCollectionSchedule": {"days": ["Monday"], "time": "02:00:00Z"}}"#,
+    )
+    .await;
+    assert_eq!(set.status(), StatusCode::OK);
+    let cleared = send(
+        &app,
+        Method::PATCH,
+        &format!("{CR}/registries/{id}"),
+        r#"{"garbageCollectionSchedule": null}"#,
+    )
+    .await;
+    assert_eq!(cleared.status(), StatusCode::OK);
+    let cleared: Value = cleared.json().await.unwrap();
+    assert_eq!(
+        cleared["properties"]["garbageCollectionSchedule"]["days"],
+        json!([]),
+        "a null schedule is no collection: {cleared}"
+    );
+
+    let no_actions = send(
+        &app,
+        Method::POST,
+        &format!("{CR}/registries/{id}/tokens"),
+        r#"{"properties": {"name": "ci", "scopes": [{"type": "repository", "name": "*", "actions": null}]}}"#,
+    )
+    .await;
+    let message = expect_error(no_actions, StatusCode::BAD_REQUEST).await;
+    assert!(
+        message.contains("must name at least one of pull, push, delete"),
+        "{message}"
+    );
+
+    let long = "a".repeat(256);
+    let too_long = app
+        .as_owner()
+        .get(&format!("{CR}/registries/{id}/repositories/{long}"))
+        .send()
+        .await
+        .unwrap();
+    let message = expect_error(too_long, StatusCode::BAD_REQUEST).await;
+    assert!(message.contains("at most 255"), "{message}");
 }

@@ -253,6 +253,7 @@ fn to_wire(state: &AppState, r: &RegistryRecord) -> RegistryResponse {
             },
             features: RegistryFeatures {
                 vulnerability_scanning: Some(FeatureToggle {
+                    properties: None,
                     enabled: r.settings.vulnerability_scanning,
                 }),
             },

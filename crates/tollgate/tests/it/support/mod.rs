@@ -1,12 +1,14 @@
 //! Starting the service for a test, and the helpers every test shares:
 //! [`TestApp`] and its requests as an account ([`TestApp::as_owner`]); the
 //! API fixtures ([`fixtures`]), assertions ([`checks`]), the real binary
-//! as a process ([`process`]) and a real registry ([`registry`]).
+//! as a process ([`process`]), a real registry ([`registry`]) and Python
+//! tools in environments of their own ([`python`]).
 
 pub mod checks;
 pub mod fixtures;
 pub mod private_postgres;
 pub mod process;
+pub mod python;
 pub mod registry;
 
 pub use checks::*;
