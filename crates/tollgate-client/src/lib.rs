@@ -43,6 +43,7 @@ mod error;
 mod pages;
 mod registries;
 mod registry_tokens;
+mod repositories;
 mod transport;
 
 pub use config::{Configuration, Credentials, DEFAULT_API_URL};
@@ -53,3 +54,4 @@ pub use transport::Client;
 pub use auth::TokensGenerate;
 pub use registries::RegistriesGet;
 pub use registry_tokens::RegistriesTokensGet;
+pub use repositories::ListGet;

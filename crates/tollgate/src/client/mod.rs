@@ -11,6 +11,7 @@ mod login;
 mod output;
 mod registries;
 mod registry_tokens;
+mod repositories;
 mod tokens;
 mod when;
 

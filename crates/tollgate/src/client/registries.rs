@@ -1,5 +1,6 @@
 //! `tollgate registry list|get|create|update|delete` (Container Registry
-//! API registries); `tollgate registry token ...` is in `registry_tokens`.
+//! API registries); `tollgate registry token ...` is in `registry_tokens`,
+//! `tollgate registry repository ...` in `repositories`.
 
 use clap::Subcommand;
 use futures_util::TryStreamExt;
@@ -11,6 +12,7 @@ use tollgate_client::Client;
 
 use super::output::{self, Output, Table};
 use super::registry_tokens::{self, RegistryTokenCommand};
+use super::repositories::{self, RepositoryCommand};
 use super::{Globals, usage};
 
 #[derive(Subcommand, Debug)]
@@ -60,6 +62,11 @@ pub enum RegistryCommand {
     Token {
         #[command(subcommand)]
         command: RegistryTokenCommand,
+    },
+    /// A registry's repositories and artifacts, as the registry reports them.
+    Repository {
+        #[command(subcommand)]
+        command: RepositoryCommand,
     },
 }
 
@@ -264,6 +271,7 @@ pub async fn run(command: RegistryCommand) -> anyhow::Result<()> {
             Ok(())
         }
         RegistryCommand::Token { command } => registry_tokens::run(command).await,
+        RegistryCommand::Repository { command } => repositories::run(command).await,
     }
 }
 

@@ -5,7 +5,7 @@
 use std::process::{Command, Output, Stdio};
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tempfile::TempDir;
 use tollgate_api::registry::{PostTokenInput, PostTokenProperties};
 use tollgate_client::{Client, Configuration};
@@ -432,4 +432,100 @@ fn shell_completions_and_usage_errors() {
     }
     terminal.fails(&["registry", "get"], 2);
     terminal.fails(&["token", "list", "--output", "yaml"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn registry_repository_lists_gets_and_reports_a_failed_delete() {
+    const DIGEST: &str = "sha256:4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b";
+    let app = TestApp::spawn().await;
+    create_registry(&app, "holding").await;
+    report_pushes(
+        &app,
+        "holding",
+        &[
+            ("team/app", "v1", DIGEST),
+            ("team/app", "v2", DIGEST),
+            ("tools/lint", "v1", DIGEST),
+        ],
+    )
+    .await;
+    let terminal = Terminal::owner(&app);
+    let listed = terminal.ok(&["registry", "repository", "list", "--name", "holding"]);
+    let rows: Vec<&str> = listed.lines().collect();
+    assert!(rows[0].starts_with("REPOSITORY"), "{listed}");
+    assert!(
+        rows[1].starts_with("team/app") && rows[1].contains(" 1 "),
+        "{listed}"
+    );
+    assert!(rows[2].starts_with("tools/lint"), "{listed}");
+    let filtered = terminal.ok(&[
+        "registry",
+        "repository",
+        "list",
+        "--name",
+        "holding",
+        "--filter",
+        "lint",
+        "--order-by",
+        "-pullCount",
+    ]);
+    assert!(
+        !filtered.contains("team/app") && filtered.contains("tools/lint"),
+        "{filtered}"
+    );
+    let shown = terminal.ok(&[
+        "registry",
+        "repository",
+        "get",
+        "--name",
+        "holding",
+        "--repository",
+        "team/app",
+        "--output",
+        "json",
+    ]);
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["repository"]["metadata"]["pushCount"], 2, "{shown}");
+    assert_eq!(
+        shown["artifacts"][0]["properties"]["tags"],
+        json!(["v1", "v2"]),
+        "{shown}"
+    );
+    // The registry's API is not reachable here: the delete fails in words,
+    // and nothing is forgotten.
+    let refused = terminal.fails(
+        &[
+            "registry",
+            "repository",
+            "delete",
+            "--name",
+            "holding",
+            "--repository",
+            "team/app",
+        ],
+        1,
+    );
+    assert!(refused.contains("the registry's API failed"), "{refused}");
+    let missing = terminal.fails(
+        &[
+            "registry",
+            "repository",
+            "get",
+            "--name",
+            "holding",
+            "--repository",
+            "team/none",
+        ],
+        1,
+    );
+    assert!(missing.contains("no repository named"), "{missing}");
+    terminal.ok(&[
+        "registry",
+        "repository",
+        "get",
+        "--name",
+        "holding",
+        "--repository",
+        "team/app",
+    ]);
 }

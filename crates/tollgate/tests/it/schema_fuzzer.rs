@@ -26,9 +26,7 @@
 use std::path::Path;
 
 use serde_json::json;
-use tollgate_api::registry_rules::RegistryName;
 use tollgate_server::auth::throttle::ThrottleSettings;
-use tollgate_server::registry::events::{RegistryEvents, notifications_authorization};
 
 use crate::support::python::venv_python;
 use crate::support::*;
@@ -67,36 +65,12 @@ async fn the_schema_fuzzer_finds_nothing() {
         json!([{"type": "repository", "name": "*", "actions": ["pull", "push"]}]),
     )
     .await;
-    let name = RegistryName::parse("name", "fuzzed").unwrap();
-    let secret = RegistryEvents::new(app.store.clone(), app.clock.clone())
-        .connect(&name, "http://127.0.0.1:9")
-        .await
-        .unwrap()
-        .unwrap();
-    let event = |id: &str, action: &str, method: &str, repository: &str| {
-        json!({"id": id, "timestamp": "2026-11-30T10:00:00Z", "action": action,
-            "target": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 528,
-                "digest": DIGEST, "repository": repository, "tag": "v1",
-                "url": format!("http://registry/v2/{repository}/manifests/{DIGEST}")},
-            "request": {"id": "r", "method": method, "useragent": "test"}, "actor": {"name": "ci"}})
-    };
-    let delivered = app
-        .client
-        .post(app.url("/registry/events"))
-        .header("authorization", notifications_authorization(&name, &secret))
-        .header("content-type", "application/json")
-        .body(
-            json!({"events": [
-                event("e1", "push", "PUT", "app"),
-                event("e2", "pull", "GET", "app"),
-                event("e3", "push", "PUT", "team/web"),
-            ]})
-            .to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(delivered.status(), reqwest::StatusCode::NO_CONTENT);
+    report_pushes(
+        &app,
+        "fuzzed",
+        &[("app", "v1", DIGEST), ("team/web", "v1", DIGEST)],
+    )
+    .await;
 
     // Path parameters are the seeded ones, except where an operation
     // would delete them (or reach the registry's API, which is not there).

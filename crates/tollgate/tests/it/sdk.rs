@@ -329,3 +329,86 @@ async fn a_503_is_retried_after_retry_after_for_a_get_but_never_for_a_post() {
         "retries can be turned off"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repository_and_artifact_operations() {
+    const DIGEST: &str = "sha256:4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b";
+    let app = TestApp::spawn().await;
+    let client = owner(&app);
+    let registry = client.registries_post(&registry("holding")).await.unwrap();
+    report_pushes(
+        &app,
+        "holding",
+        &[("team/app", "v1", DIGEST), ("tools/lint", "v1", DIGEST)],
+    )
+    .await;
+    let page = client
+        .registries_repositories_get(&registry.id)
+        .order_by("name")
+        .limit(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].properties.name, "team/app");
+    assert!(page.links.next.is_some());
+    let named = client
+        .registries_repositories_get(&registry.id)
+        .filter_name("lint")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(named.items[0].id, "tools/lint");
+    let found = client
+        .registries_repositories_find_by_name(&registry.id, "team/app")
+        .await
+        .unwrap();
+    assert_eq!(
+        (found.metadata.artifact_count, found.metadata.pull_count),
+        (1, 1)
+    );
+    let artifacts = client
+        .registries_artifacts_get(&registry.id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(artifacts.items.len(), 2);
+    let artifact = client
+        .registries_repositories_artifacts_find_by_digest(&registry.id, "team/app", DIGEST)
+        .await
+        .unwrap();
+    assert_eq!(artifact.properties.tags, ["v1"]);
+    let listed = client
+        .registries_repositories_artifacts_get(&registry.id, "team/app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.items[0].id, DIGEST);
+    let vulnerabilities = client
+        .registries_repositories_artifacts_vulnerabilities_get(&registry.id, "team/app", DIGEST)
+        .send()
+        .await
+        .unwrap();
+    assert!(vulnerabilities.items.is_empty());
+    let refused = client
+        .registries_repositories_get(&registry.id)
+        .order_by("size")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status(), Some(400));
+    // The registry's API is not reachable here: a 502 in words, nothing forgotten.
+    let failed = client
+        .registries_repositories_delete(&registry.id, "team/app")
+        .await
+        .unwrap_err();
+    assert_eq!(failed.status(), Some(502));
+    assert!(
+        failed.to_string().contains("the registry's API failed"),
+        "{failed}"
+    );
+    client
+        .registries_repositories_find_by_name(&registry.id, "team/app")
+        .await
+        .unwrap();
+}

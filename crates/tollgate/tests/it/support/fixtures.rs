@@ -119,3 +119,41 @@ impl ConsoleSignIn {
             .header("x-csrf-token", &self.csrf)
     }
 }
+
+/// Connects the registry named `registry` (to an API nothing listens on)
+/// and reports, as its notifications would, a manifest push of each
+/// `(repository, tag, digest)`, then a pull of the first.
+pub async fn report_pushes(app: &TestApp, registry: &str, pushes: &[(&str, &str, &str)]) {
+    use tollgate_api::registry_rules::RegistryName;
+    use tollgate_server::registry::events::{RegistryEvents, notifications_authorization};
+    let name = RegistryName::parse("name", registry).unwrap();
+    let secret = RegistryEvents::new(app.store.clone(), app.clock.clone())
+        .connect(&name, "http://127.0.0.1:9")
+        .await
+        .unwrap()
+        .expect("the registry exists");
+    let event =
+        |id: String, action: &str, method: &str, (repository, tag, digest): (&str, &str, &str)| {
+            json!({"id": id, "timestamp": "2026-11-30T10:00:00Z", "action": action,
+            "target": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 528,
+                "digest": digest, "repository": repository, "tag": tag,
+                "url": format!("http://registry/v2/{repository}/manifests/{digest}")},
+            "request": {"id": "r", "method": method, "useragent": "test"}, "actor": {"name": "ci"}})
+        };
+    let mut events: Vec<Value> = pushes
+        .iter()
+        .enumerate()
+        .map(|(i, push)| event(format!("push-{i}"), "push", "PUT", *push))
+        .collect();
+    events.push(event("pull-0".into(), "pull", "GET", pushes[0]));
+    let delivered = app
+        .client
+        .post(app.url("/registry/events"))
+        .header("authorization", notifications_authorization(&name, &secret))
+        .header("content-type", "application/json")
+        .body(json!({ "events": events }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delivered.status(), StatusCode::NO_CONTENT);
+}
