@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::access::Access;
 use super::jwt::RegistryTokenIssuer;
 use crate::clock::Clock;
+use crate::store::ConnectedRegistry;
 
 /// Every manifest type asked for: without the OCI ones Distribution
 /// answers 404 for an OCI manifest, without schema 2 it rewrites one.
@@ -33,6 +34,17 @@ pub struct RegistryAddress {
     pub url: String,
     /// `<name>.<registry domain>`: the audience of the tokens it accepts.
     pub service: String,
+}
+
+impl RegistryAddress {
+    /// Where a connected registry's API is, and the service it announces
+    /// (`<name>.<domain>`).
+    pub fn of(registry: &ConnectedRegistry, domain: &str) -> Self {
+        Self {
+            url: registry.api_url.trim_end_matches('/').to_owned(),
+            service: format!("{}.{domain}", registry.name),
+        }
+    }
 }
 
 /// A manifest as its `HEAD` describes it.

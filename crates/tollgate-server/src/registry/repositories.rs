@@ -101,10 +101,7 @@ impl Repositories {
             .registry_api_url(by.contract(), registry)
             .await?
             .ok_or_else(|| RepositoryError::NotConnected(registry.clone()))?;
-        let at = RegistryAddress {
-            url: connected.api_url.trim_end_matches('/').to_owned(),
-            service: format!("{}.{}", connected.name, self.domain),
-        };
+        let at = RegistryAddress::of(&connected, &self.domain);
         let mut digests: Vec<String> = self
             .store
             .known_artifacts(by.contract(), registry)

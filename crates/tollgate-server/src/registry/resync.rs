@@ -87,10 +87,7 @@ impl Resync {
 
     /// Brings one registry's view in line with its API.
     pub async fn registry(&self, registry: &ConnectedRegistry) -> Result<Resynced, ResyncError> {
-        let at = RegistryAddress {
-            url: registry.api_url.trim_end_matches('/').to_owned(),
-            service: format!("{}.{}", registry.name, self.domain),
-        };
+        let at = RegistryAddress::of(registry, &self.domain);
         let mut seen: Vec<SeenArtifact> = Vec::new();
         let mut repositories = 0;
         for name in self.api.catalog(&at).await? {

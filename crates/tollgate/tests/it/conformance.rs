@@ -11,15 +11,39 @@ use crate::support::*;
 
 const REQUIREMENTS: &str = include_str!("../conformance/requirements.txt");
 
+/// Runs `tests/conformance/<script>` (a unittest module) with the official
+/// SDK and `env`; fails the test unless every test in it passed.
+pub async fn run_sdk_script(script: &str, env: &[(&str, &str)]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/conformance")
+        .join(script);
+    let output = tokio::process::Command::new(sdk_python())
+        .arg(&script)
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .expect("the SDK script runs");
+    let report = String::from_utf8_lossy(&output.stderr);
+    println!("{report}");
+    assert!(
+        output.status.success(),
+        "the official SDK disagrees with Tollgate ({}):\n{report}",
+        script.display()
+    );
+    assert!(
+        report.contains("\nOK"),
+        "the script ran its tests:\n{report}"
+    );
+}
+
 /// The virtual environment's Python, installing the SDK if it is missing or stale.
-pub fn sdk_python() -> PathBuf {
+fn sdk_python() -> PathBuf {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/requirements.txt");
     crate::support::python::venv_python("container-registry-sdk-venv", REQUIREMENTS, &file)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn official_python_sdk_conforms() {
-    let python = sdk_python();
     let app = TestApp::spawn().await;
     app.create_user(
         "plain@example.com",
@@ -35,29 +59,18 @@ async fn official_python_sdk_conforms() {
         Role::Owner,
     )
     .await;
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/container_registry_sdk.py");
-    let output = tokio::process::Command::new(python)
-        .arg(script)
-        .env("TOLLGATE_URL", &app.base)
-        .env("REGISTRY_DOMAIN", REGISTRY_DOMAIN)
-        .env("OWNER_EMAIL", OWNER_EMAIL)
-        .env("OWNER_PASSWORD", OWNER_PASSWORD)
-        .env("PLAIN_EMAIL", "plain@example.com")
-        .env("PLAIN_PASSWORD", "plain password")
-        .env("OTHER_EMAIL", "other@example.com")
-        .env("OTHER_PASSWORD", "other password")
-        .output()
-        .await
-        .expect("the conformance script runs");
-    let report = String::from_utf8_lossy(&output.stderr);
-    println!("{report}");
-    assert!(
-        output.status.success(),
-        "the official SDK disagrees with Tollgate:\n{report}"
-    );
-    assert!(
-        report.contains("\nOK"),
-        "the script ran its tests:\n{report}"
-    );
+    run_sdk_script(
+        "container_registry_sdk.py",
+        &[
+            ("TOLLGATE_URL", app.base.as_str()),
+            ("REGISTRY_DOMAIN", REGISTRY_DOMAIN),
+            ("OWNER_EMAIL", OWNER_EMAIL),
+            ("OWNER_PASSWORD", OWNER_PASSWORD),
+            ("PLAIN_EMAIL", "plain@example.com"),
+            ("PLAIN_PASSWORD", "plain password"),
+            ("OTHER_EMAIL", "other@example.com"),
+            ("OTHER_PASSWORD", "other password"),
+        ],
+    )
+    .await;
 }
