@@ -54,8 +54,8 @@ impl Default for WeeklySchedule {
     }
 }
 
-/// `StorageUsage`: this service stores no images, so always zero bytes;
-/// `updatedAt` is left out while nothing was measured.
+/// `StorageUsage`: what the registry's blobs and manifests take, as its
+/// notifications reported them; `updatedAt` is left out until one arrived.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StorageUsage {
