@@ -117,7 +117,7 @@ fn artifact_path(registry_id: &str, repository_name: &str, digest: &str) -> Stri
 }
 
 /// A list of repositories, artifacts or vulnerabilities with its optional
-/// parameters (those an operation does not take are refused by the server).
+/// parameters (those an operation does not take are ignored by the server).
 #[must_use = "a request does nothing until it is sent"]
 pub struct ListGet<'a, T> {
     client: &'a Client,

@@ -262,6 +262,10 @@ impl Application {
             ),
             tokio::spawn(self.refusals.run()),
             tokio::spawn(self.state.audit.clone().expire_old_events()),
+            tokio::spawn(crate::registry::events::forget_old_event_ids(
+                self.store.clone(),
+                self.state.clock.clone(),
+            )),
         ];
         if self.registry_resync_minutes > 0 {
             let period =

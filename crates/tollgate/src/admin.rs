@@ -214,10 +214,6 @@ async fn run_registry_connect(
     registry_url: &str,
 ) -> anyhow::Result<()> {
     let name = registry_rules::RegistryName::parse("--registry", registry)?;
-    anyhow::ensure!(
-        registry_url.starts_with("http://") || registry_url.starts_with("https://"),
-        "--registry-url must be an http:// or https:// address"
-    );
     let events = RegistryEvents::new(
         Store::connect(&store.database).await?,
         Arc::new(SystemClock),

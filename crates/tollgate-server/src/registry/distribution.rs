@@ -27,6 +27,10 @@ const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
 /// The largest catalog page asked for (Distribution's default maximum).
 const CATALOG_PAGE: usize = 1000;
 
+/// The most repositories a catalog is read to (a registry that pages for
+/// ever is refused, not followed).
+const MAX_CATALOG: usize = 100_000;
+
 /// One registry's API: where it is, and the service it announces.
 #[derive(Debug, Clone)]
 pub struct RegistryAddress {
@@ -105,12 +109,21 @@ impl RegistryApi {
         let mut next = Some(format!("{}/v2/_catalog?n={CATALOG_PAGE}", at.url));
         while let Some(url) = next.take() {
             let response = self.send(self.http.get(&url).bearer_auth(&token)).await?;
-            next = next_page(&at.url, response.headers().get(LINK));
+            next = next_page(&at.url, response.headers().get(LINK)).filter(|n| *n != url);
             let page: Catalog = response
                 .json()
                 .await
                 .map_err(|e| RegistryApiError(format!("catalog: {e}")))?;
-            names.extend(page.repositories.unwrap_or_default());
+            let repositories = page.repositories.unwrap_or_default();
+            if repositories.is_empty() {
+                break;
+            }
+            names.extend(repositories);
+            if names.len() > MAX_CATALOG {
+                return Err(RegistryApiError(format!(
+                    "the catalog lists more than {MAX_CATALOG} repositories"
+                )));
+            }
         }
         Ok(names)
     }
@@ -239,13 +252,9 @@ fn next_page(base: &str, link: Option<&reqwest::header::HeaderValue>) -> Option<
     let start = link.find('<')? + 1;
     let end = link[start..].find('>')? + start;
     let target = &link[start..end];
-    link[end..].contains("rel=\"next\"").then(|| {
-        if target.starts_with("http") {
-            target.to_owned()
-        } else {
-            format!("{base}{target}")
-        }
-    })
+    // Only a path on the same registry: the token goes with the request.
+    (link[end..].contains("rel=\"next\"") && target.starts_with('/') && !target.starts_with("//"))
+        .then(|| format!("{base}{target}"))
 }
 
 #[cfg(test)]
@@ -262,5 +271,8 @@ mod tests {
             Some("http://r:5000/v2/_catalog?last=team%2Fapp&n=1000")
         );
         assert_eq!(next_page("http://r:5000", None), None);
+        let elsewhere =
+            reqwest::header::HeaderValue::from_static("<http://evil/v2/_catalog>; rel=\"next\"");
+        assert_eq!(next_page("http://r:5000", Some(&elsewhere)), None);
     }
 }

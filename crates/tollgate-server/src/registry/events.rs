@@ -56,8 +56,10 @@ pub struct Notifier {
 /// A delivery: Distribution's envelope (`application/vnd.docker.distribution.events.v1+json`).
 #[derive(Debug, Deserialize)]
 pub struct Envelope {
+    /// Each event is read on its own, so one this service cannot read is
+    /// skipped rather than refusing (and so blocking) the whole delivery.
     #[serde(default)]
-    events: Vec<Notification>,
+    events: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,6 +123,7 @@ impl RegistryEvents {
             .events
             .into_iter()
             .filter_map(|event| {
+                let event: Notification = serde_json::from_value(event).ok()?;
                 let change = change_of(&event, now)?;
                 Some((event.id, change))
             })
@@ -141,7 +144,9 @@ impl RegistryEvents {
         &self,
         name: &RegistryName,
         api_url: &str,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<String>, ConnectError> {
+        let api_url = registry_api_url(api_url)?;
+        let api_url = api_url.as_str();
         let secret = random_secret(32);
         let now = self.clock.now();
         let made = self
@@ -158,6 +163,68 @@ impl RegistryEvents {
             .await?;
         Ok(made.map(|_| secret))
     }
+}
+
+/// How long the ids of events taken in are kept: Distribution repeats a
+/// delivery within minutes (its queue lives only as long as it runs).
+const EVENT_IDS_KEPT_SECONDS: i64 = 7 * 86_400;
+
+/// Forgets old event ids every hour, for ever (`serve` runs it).
+pub async fn forget_old_event_ids(store: Store, clock: Arc<dyn Clock>) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(3600));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(e) = store
+            .forget_registry_events(clock.now() - EVENT_IDS_KEPT_SECONDS)
+            .await
+        {
+            tracing::warn!("cannot forget old registry event ids: {e}");
+        }
+    }
+}
+
+/// Why a registry was not connected.
+#[derive(Debug)]
+pub enum ConnectError {
+    /// The registry API's address is not one Tollgate will call.
+    BadUrl(String),
+    Store(StoreError),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectError::BadUrl(why) => f.write_str(why),
+            ConnectError::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+impl From<StoreError> for ConnectError {
+    fn from(e: StoreError) -> Self {
+        ConnectError::Store(e)
+    }
+}
+
+/// A registry API's address as Tollgate keeps it: `http` or `https`, a
+/// host, no credentials, query or fragment (it is shown in the audit
+/// trail), no trailing slash.
+fn registry_api_url(raw: &str) -> Result<String, ConnectError> {
+    let bad = |why: &str| ConnectError::BadUrl(format!("the registry's API address {raw:?} {why}"));
+    let url = reqwest::Url::parse(raw).map_err(|_| bad("is no URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(bad("must be an http:// or https:// address of a host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not carry credentials (Tollgate issues its own)"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("must not carry a query or a fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 /// The `Authorization` header value a registry's notifications carry:
@@ -210,7 +277,7 @@ fn change_of(event: &Notification, now: i64) -> Option<RegistryChange> {
         .to_owned();
     let digest = Some(target.digest.clone()).filter(|d| valid_digest(d));
     let manifest =
-        MANIFEST_TYPES.contains(&target.media_type.as_str()) || target.url.contains("/manifests/");
+        MANIFEST_TYPES.contains(&target.media_type.as_str()) || names_a_manifest(&target.url);
     let at = event
         .timestamp
         .as_deref()
@@ -245,8 +312,17 @@ fn change_of(event: &Notification, now: i64) -> Option<RegistryChange> {
     }
 }
 
+/// Whether a target's URL is a manifest's: `.../v2/<name>/manifests/<reference>`
+/// (a repository may itself be named `.../manifests/...`).
+fn names_a_manifest(url: &str) -> bool {
+    let path = url.split(['?', '#']).next().unwrap_or_default();
+    let mut segments = path.rsplit('/');
+    let _reference = segments.next();
+    segments.next() == Some("manifests")
+}
+
 /// `algorithm:hex`, as Distribution writes digests (at most 128 characters).
-fn valid_digest(digest: &str) -> bool {
+pub(crate) fn valid_digest(digest: &str) -> bool {
     digest.len() <= 128
         && digest.split_once(':').is_some_and(|(algorithm, hex)| {
             !algorithm.is_empty()
@@ -259,7 +335,7 @@ fn valid_digest(digest: &str) -> bool {
 }
 
 /// Distribution's tag grammar: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
-fn valid_tag(tag: &str) -> bool {
+pub(crate) fn valid_tag(tag: &str) -> bool {
     let bytes = tag.as_bytes();
     (1..=128).contains(&bytes.len())
         && (bytes[0].is_ascii_alphanumeric() || bytes[0] == b'_')
@@ -325,6 +401,21 @@ mod tests {
                 size: 10
             })
         );
+    }
+
+    #[test]
+    fn a_blob_of_a_repository_named_manifests_is_no_manifest() {
+        let blob = serde_json::json!({"mediaType": "application/octet-stream", "digest": DIGEST,
+            "size": 10, "repository": "team/manifests/app",
+            "url": "http://r/v2/team/manifests/app/blobs/sha256:4a"});
+        assert!(matches!(
+            change_of(&event("push", "PUT", blob), 0),
+            Some(RegistryChange::BlobStored { .. })
+        ));
+        assert!(names_a_manifest("http://r/v2/team/app/manifests/v1"));
+        assert!(!names_a_manifest(
+            "http://r/v2/team/manifests/app/blobs/sha256:4a"
+        ));
     }
 
     #[test]

@@ -62,6 +62,10 @@ pub struct RefreshClaims {
     pub cred: String,
 }
 
+/// The longest a token Tollgate issues to itself lives: each is made
+/// for one call.
+const SELF_TOKEN_SECONDS: i64 = 60;
+
 /// The subject of the tokens Tollgate issues to itself: a `:` makes it
 /// no registry token's name.
 pub const SELF_SUBJECT: &str = "tollgate:self";
@@ -157,7 +161,7 @@ impl RegistryTokenIssuer {
             iss: self.issuer.clone(),
             sub: SELF_SUBJECT.to_owned(),
             aud: service.to_owned(),
-            exp: now + self.lifetime_seconds,
+            exp: now + self.lifetime_seconds.min(SELF_TOKEN_SECONDS),
             nbf: now,
             iat: now,
             jti: secrets::random_secret(16),

@@ -3,7 +3,8 @@
 //! read in the manager's contract only (another contract's registry is
 //! not found); and deleting a repository, which deletes its manifests
 //! through the registry's own API ([`super::distribution`]) so that a
-//! following pull fails.
+//! following pull fails (manifests reachable only by a digest Tollgate
+//! never heard of stay until the registry's garbage collection).
 
 use std::fmt;
 use std::sync::Arc;
@@ -102,14 +103,10 @@ impl Repositories {
             .await?
             .ok_or_else(|| RepositoryError::NotConnected(registry.clone()))?;
         let at = RegistryAddress::of(&connected, &self.domain);
-        let mut digests: Vec<String> = self
+        let mut digests = self
             .store
-            .known_artifacts(by.contract(), registry)
-            .await?
-            .into_iter()
-            .filter(|(repository, _)| repository == name.as_str())
-            .map(|(_, digest)| digest)
-            .collect();
+            .repository_digests(by.contract(), registry, name.as_str())
+            .await?;
         let api = |e| RepositoryError::RegistryApi(e);
         for tag in self.api.tags(&at, name.as_str()).await.map_err(api)? {
             if let Some(head) = self

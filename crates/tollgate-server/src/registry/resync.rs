@@ -3,18 +3,20 @@
 //! back in line with what the registry's own API shows: its catalog, each
 //! repository's tags and the manifests they name. Artifacts found are
 //! added (counted as pushed once, at the time of the resync), each
-//! repository's tags become the ones the registry has, and artifacts the
-//! registry no longer has are removed. Counts and times of known
+//! catalogued repository's tags become the ones the registry has, and
+//! artifacts the registry no longer has are removed. (Events that arrive
+//! while it reads the registry may be undone until the next run.) Counts and times of known
 //! artifacts stay as the events made them. Run by `tollgate admin
 //! registry-resync` and on a schedule by `serve`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tollgate_api::repository::RepositoryName;
 
 use super::distribution::{RegistryAddress, RegistryApi, RegistryApiError};
+use super::events::{valid_digest, valid_tag};
 use crate::clock::Clock;
 use crate::store::{ConnectedRegistry, SeenArtifact, Store, StoreError};
 
@@ -89,16 +91,24 @@ impl Resync {
     pub async fn registry(&self, registry: &ConnectedRegistry) -> Result<Resynced, ResyncError> {
         let at = RegistryAddress::of(registry, &self.domain);
         let mut seen: Vec<SeenArtifact> = Vec::new();
+        let mut catalogued: Vec<String> = Vec::new();
         let mut repositories = 0;
         for name in self.api.catalog(&at).await? {
             let Ok(name) = RepositoryName::parse("repository", &name) else {
                 continue;
             };
+            catalogued.push(name.as_str().to_owned());
             let mut by_digest: BTreeMap<String, SeenArtifact> = BTreeMap::new();
             for tag in self.api.tags(&at, name.as_str()).await? {
+                if !valid_tag(&tag) {
+                    continue;
+                }
                 let Some(head) = self.api.manifest(&at, name.as_str(), &tag).await? else {
                     continue;
                 };
+                if !valid_digest(&head.digest) {
+                    continue;
+                }
                 by_digest
                     .entry(head.digest.clone())
                     .or_insert_with(|| SeenArtifact {
@@ -114,16 +124,17 @@ impl Resync {
             repositories += usize::from(!by_digest.is_empty());
             seen.extend(by_digest.into_values());
         }
+        let tagged: HashSet<(&str, &str)> = seen
+            .iter()
+            .map(|s| (s.repository.as_str(), s.digest.as_str()))
+            .collect();
         let mut gone = Vec::new();
         for (repository, digest) in self
             .store
             .known_artifacts(registry.contract, &registry.id)
             .await?
         {
-            let tagged = seen
-                .iter()
-                .any(|s| s.repository == repository && s.digest == digest);
-            if !tagged
+            if !tagged.contains(&(repository.as_str(), digest.as_str()))
                 && self
                     .api
                     .manifest(&at, &repository, &digest)
@@ -137,6 +148,7 @@ impl Resync {
             .resync_registry(
                 registry.contract,
                 &registry.id,
+                &catalogued,
                 &seen,
                 &gone,
                 self.clock.now(),
@@ -152,6 +164,7 @@ impl Resync {
     /// Resynchronises every connected registry every `period`, for ever.
     pub async fn run_periodically(self: Arc<Self>, period: Duration) {
         let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticks.tick().await;
         loop {
             ticks.tick().await;

@@ -60,7 +60,8 @@ pub enum RegistryChange {
         digest: String,
         at: i64,
     },
-    /// A manifest, or a blob, was deleted by digest.
+    /// A manifest was deleted by digest (a blob's delete reads the same,
+    /// and changes nothing: its space is freed by garbage collection).
     Deleted { repository: String, digest: String },
     /// A tag was removed.
     Untagged { repository: String, tag: String },
@@ -88,7 +89,8 @@ pub enum OrderColumn {
 }
 
 impl Order {
-    /// `ORDER BY` for this order, with a stable tie-break; `None` sorts last.
+    /// `ORDER BY` for this order, with a stable tie-break; a missing time
+    /// sorts as the earliest.
     fn sql(self, tie_break: &str) -> String {
         let Some(column) = self.column else {
             return format!(" ORDER BY {tie_break}");
@@ -123,7 +125,8 @@ const ARTIFACT_COLUMNS: &str = "repository, digest, media_type, size, created_at
 impl Store {
     /// Takes in what a registry reported; an event whose id was taken in
     /// before is skipped. Answers how many were new. The registry's storage
-    /// usage is summed again, stamped `now`, in the same transaction.
+    /// usage moves by what the changes added or removed, stamped `now`, in
+    /// the same transaction.
     pub async fn take_in_registry_changes(
         &self,
         contract: ContractNumber,
@@ -347,6 +350,7 @@ impl Store {
         &self,
         contract: ContractNumber,
         registry: &RegistryId,
+        catalogued: &[String],
         seen: &[SeenArtifact],
         gone: &[(String, String)],
         now: i64,
@@ -356,6 +360,18 @@ impl Store {
         repositories.sort_unstable();
         repositories.dedup();
         let mut statements: Vec<(&'static str, Vec<Param<'_>>)> = Vec::new();
+        // Every catalogued repository's tags become the registry's (none,
+        // for one whose tags were all removed).
+        for repository in catalogued {
+            statements.push((
+                "DELETE FROM artifact_tags WHERE contract_number = $1 AND registry_id = $2 AND repository = $3",
+                vec![
+                    Param::contract(contract),
+                    Param::str(registry.as_str()),
+                    Param::str(repository),
+                ],
+            ));
+        }
         for repository in &repositories {
             statements.push((
                 "INSERT INTO repositories (contract_number, registry_id, name, created_at, \
@@ -366,14 +382,6 @@ impl Store {
                     Param::str(registry.as_str()),
                     Param::str(repository),
                     Param::int(now),
-                ],
-            ));
-            statements.push((
-                "DELETE FROM artifact_tags WHERE contract_number = $1 AND registry_id = $2 AND repository = $3",
-                vec![
-                    Param::contract(contract),
-                    Param::str(registry.as_str()),
-                    Param::str(repository),
                 ],
             ));
         }
@@ -426,6 +434,38 @@ impl Store {
         sum_storage(&mut tx, contract, registry).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The digests of the artifacts a repository is known to hold.
+    pub async fn repository_digests(
+        &self,
+        contract: ContractNumber,
+        registry: &RegistryId,
+        repository: &str,
+    ) -> StoreResult<Vec<String>> {
+        let params = [
+            Param::contract(contract),
+            Param::str(registry.as_str()),
+            Param::str(repository),
+        ];
+        let rows: Vec<Known> = self
+            .read_all(
+                "SELECT repository, digest FROM artifacts WHERE contract_number = $1 \
+                 AND registry_id = $2 AND repository = $3",
+                &params,
+            )
+            .await?;
+        Ok(rows.into_iter().map(|k| k.digest).collect())
+    }
+
+    /// Forgets the ids of events taken in before `before` (a repeated
+    /// delivery comes within minutes, not days).
+    pub async fn forget_registry_events(&self, before: i64) -> StoreResult<u64> {
+        self.execute(
+            "DELETE FROM registry_events WHERE received_at < $1",
+            &[Param::int(before)],
+        )
+        .await
     }
 
     /// Every artifact a registry is known to hold: (repository, digest).

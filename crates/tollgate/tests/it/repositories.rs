@@ -125,6 +125,31 @@ async fn one_registry_cannot_send_anothers_events_and_a_repeated_event_counts_on
     let other = app.owner_json(&repositories(&beta)).await;
     assert_eq!(other["items"], json!([]), "beta holds nothing: {other}");
 
+    // Distribution 3 sends the v2 media type; an event this service cannot
+    // read is skipped, never refused (a refusal blocks the queue for ever).
+    let mixed = app
+        .client
+        .post(app.url("/registry/events"))
+        .basic_auth("alpha", Some(&alpha_secret))
+        .header(
+            "content-type",
+            "application/vnd.docker.distribution.events.v2+json",
+        )
+        .body(
+            json!({"events": [
+                {"id": null, "action": 17},
+                {"action": "push"},
+                manifest_push("e2", "team/other", "v1"),
+            ]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mixed.status(), StatusCode::NO_CONTENT);
+    let listed = app.owner_json(&repositories(&alpha)).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2, "{listed}");
+
     // A secret made again replaces the old one.
     let renewed = notifications_secret(&app, "alpha").await;
     let old = notify(&app, "alpha", &alpha_secret, json!([])).await;

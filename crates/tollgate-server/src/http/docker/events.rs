@@ -24,8 +24,12 @@ use crate::registry::login::Denied;
 /// Where notifications are sent.
 pub const EVENTS_PATH: &str = "/registry/events";
 
-/// Distribution's media type for a delivery.
-const EVENTS_MEDIA_TYPE: &str = "application/vnd.docker.distribution.events.v1+json";
+/// Distribution's media types for a delivery: 2.x sends v1, 3.x v2 (the same envelope).
+const EVENTS_MEDIA_TYPES: [&str; 3] = [
+    "application/vnd.docker.distribution.events.v1+json",
+    "application/vnd.docker.distribution.events.v2+json",
+    "application/json",
+];
 
 pub(super) fn routes() -> Router<Arc<AppState>> {
     Router::new().route(EVENTS_PATH, post(take_in))
@@ -53,13 +57,14 @@ async fn take_in(
         .and_then(|v| v.split(';').next())
         .map(str::trim)
         .unwrap_or_default();
-    if !media_type.eq_ignore_ascii_case(EVENTS_MEDIA_TYPE)
-        && !media_type.eq_ignore_ascii_case("application/json")
+    if !EVENTS_MEDIA_TYPES
+        .iter()
+        .any(|known| media_type.eq_ignore_ascii_case(known))
     {
         return Err(TokenError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "UNSUPPORTED",
-            format!("send the notifications as {EVENTS_MEDIA_TYPE}"),
+            format!("send the notifications as {}", EVENTS_MEDIA_TYPES[0]),
         ));
     }
     let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {

@@ -144,10 +144,14 @@ async fn delete_repository(
 ) -> Result<StatusCode, ApiError> {
     let registry = RegistryId::parse("registryId", &registry_id)?;
     let name = RepositoryName::parse("repositoryName", &repository)?;
-    state
-        .repositories
-        .delete(&manager, &registry, &name)
-        .await?;
+    // In a task of its own: a client that goes away does not cut the
+    // deletion short between the registry's manifests and the rows.
+    let deleting =
+        tokio::spawn(async move { state.repositories.delete(&manager, &registry, &name).await });
+    match deleting.await {
+        Ok(deleted) => deleted?,
+        Err(e) => return Err(ApiError::internal(e)),
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -500,11 +504,12 @@ impl From<RepositoryError> for ApiError {
             | RepositoryError::ArtifactNotFound(_) => ApiError::not_found(e.to_string()),
             RepositoryError::NotConnected(_) => ApiError::conflict(e.to_string()),
             RepositoryError::RegistryApi(_) => {
+                // The detail names the registry's internal address: logged, not answered.
                 tracing::warn!("{e}");
                 ApiError::new(
                     StatusCode::BAD_GATEWAY,
                     "bad-gateway",
-                    format!("{e}; nothing was forgotten, try again"),
+                    "the registry's API failed or could not be reached; nothing was forgotten, try again",
                 )
             }
             RepositoryError::Store(e) => e.into(),
