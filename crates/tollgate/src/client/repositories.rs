@@ -26,25 +26,21 @@ pub enum RepositoryCommand {
         order_by: String,
     },
     /// Show one repository and its artifacts.
-    Get {
-        #[command(flatten)]
-        globals: Globals,
-        #[command(flatten)]
-        registry: Which,
-        /// The repository's name, e.g. team/app.
-        #[arg(long = "repository")]
-        repository: String,
-    },
+    Get(InRepository),
     /// Delete a repository: its manifests are deleted from the registry.
-    Delete {
-        #[command(flatten)]
-        globals: Globals,
-        #[command(flatten)]
-        registry: Which,
-        /// The repository's name, e.g. team/app.
-        #[arg(long = "repository")]
-        repository: String,
-    },
+    Delete(InRepository),
+}
+
+/// One repository of a registry (by the registry's `--id` or `--name`).
+#[derive(clap::Args, Debug)]
+pub struct InRepository {
+    #[command(flatten)]
+    globals: Globals,
+    #[command(flatten)]
+    registry: Which,
+    /// The repository's name, e.g. team/app.
+    #[arg(long = "repository")]
+    repository: String,
 }
 
 /// The most a page holds; lists walk every page.
@@ -79,11 +75,11 @@ pub async fn run(command: RepositoryCommand) -> anyhow::Result<()> {
             }
             output::answer(globals.output, &repositories, |r| show(r))
         }
-        RepositoryCommand::Get {
+        RepositoryCommand::Get(InRepository {
             globals,
             registry,
             repository,
-        } => {
+        }) => {
             let client = globals.client()?;
             let registry = resolve(&client, &registry).await?;
             let found = client
@@ -108,11 +104,11 @@ pub async fn run(command: RepositoryCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        RepositoryCommand::Delete {
+        RepositoryCommand::Delete(InRepository {
             globals,
             registry,
             repository,
-        } => {
+        }) => {
             let client = globals.client()?;
             let registry = resolve(&client, &registry).await?;
             client

@@ -7,7 +7,11 @@ use axum::response::{IntoResponse, Response};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tollgate_api::registry::{Metadata, PaginationLinks, RegistryResponse, TokenResponse};
 
+use tollgate_api::registry_rules as rules;
+
+use super::error::ApiError;
 use crate::clock::rfc3339;
+use crate::http::query::QueryParams;
 use crate::store::Stamps;
 
 /// What a query value keeps unencoded: RFC 3986's unreserved characters.
@@ -24,6 +28,20 @@ pub fn with_query(base: &str, params: &[(&str, String)]) -> String {
         .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, QUERY_VALUE)))
         .collect();
     format!("{base}?{}", query.join("&"))
+}
+
+/// `offset` (default 0) and `limit` (default 100, at most
+/// [`rules::MAX_LIMIT`]) of an offset-paged list.
+pub fn offset_and_limit(query: &QueryParams) -> Result<(u64, u64), ApiError> {
+    let offset = match query.get("offset") {
+        Some(raw) => rules::parse_offset(raw)?,
+        None => 0,
+    };
+    let limit = match query.get("limit") {
+        Some(raw) => rules::parse_limit(raw)?,
+        None => 100,
+    };
+    Ok((offset, limit))
 }
 
 /// The links of an offset-paged collection: this page, the one before

@@ -24,7 +24,7 @@ use tollgate_api::repository::parse_scopes;
 use super::caller::RegistryManager;
 use super::error::ApiError;
 use super::json::{JsonBody, OptionalJsonBody};
-use super::links::{created, metadata, offset_page_links, with_query};
+use super::links::{created, metadata, offset_and_limit, offset_page_links, with_query};
 use crate::clock::rfc3339;
 use crate::http::AppState;
 use crate::http::query::QueryParams;
@@ -70,14 +70,7 @@ async fn list(
     Path(registry_id): Path<String>,
     query: QueryParams,
 ) -> Result<Json<TokensResponse>, ApiError> {
-    let offset = match query.get("offset") {
-        Some(raw) => rules::parse_offset(raw)?,
-        None => 0,
-    };
-    let limit = match query.get("limit") {
-        Some(raw) => rules::parse_limit(raw)?,
-        None => 100,
-    };
+    let (offset, limit) = offset_and_limit(&query)?;
     let registry = RegistryId::parse("registryId", &registry_id)?;
     let (records, total) = state
         .registry_tokens

@@ -20,12 +20,12 @@ use tollgate_api::artifacts::{
     Artifact, ArtifactMetadata, ArtifactRead, Links, NoVulnerability, ReadList, Repository,
     RepositoryMetadata, RepositoryRead,
 };
-use tollgate_api::registry_rules::{self as rules, RegistryId};
+use tollgate_api::registry_rules::RegistryId;
 use tollgate_api::repository::RepositoryName;
 
 use super::caller::{Caller, RegistryManager};
 use super::error::ApiError;
-use super::links::with_query;
+use super::links::{offset_and_limit, with_query};
 use crate::clock::rfc3339;
 use crate::http::AppState;
 use crate::http::query::QueryParams;
@@ -380,14 +380,7 @@ fn segment(s: &str) -> String {
 
 /// `offset` (default 0) and `limit` (default 100, at most 1000).
 fn window(query: &QueryParams) -> Result<Window, ApiError> {
-    let offset = match query.get("offset") {
-        Some(raw) => rules::parse_offset(raw)?,
-        None => 0,
-    };
-    let limit = match query.get("limit") {
-        Some(raw) => rules::parse_limit(raw)?,
-        None => 100,
-    };
+    let (offset, limit) = offset_and_limit(query)?;
     Ok(Window {
         offset: offset as i64,
         limit: limit as i64,
