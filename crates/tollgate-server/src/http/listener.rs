@@ -7,7 +7,8 @@
 //!
 //! Per request, before the router: the request line and headers are
 //! measured (414, 431), the client's address is attached (as axum's
-//! `ConnectInfo`), and a body gets its deadline (408 from the extractors).
+//! `ConnectInfo`), a body gets its deadline (408 from the extractors), and
+//! what the log needs is kept in case the client leaves before routing.
 //! Past the cap, a connection is still accepted, briefly, to be told 503
 //! in its surface's format; past a second, small cap for those, it is closed.
 
@@ -270,7 +271,7 @@ impl hyper::service::Service<hyper::Request<Incoming>> for PerRequest {
         Answering<
             Either<
                 std::future::Ready<Result<Response, Infallible>>,
-                axum::routing::future::RouteFuture<Infallible>,
+                observe::Routing<axum::routing::future::RouteFuture<Infallible>>,
             >,
         >,
     >;
@@ -302,6 +303,7 @@ impl hyper::service::Service<hyper::Request<Incoming>> for PerRequest {
             ));
         }
         request.extensions_mut().insert(ConnectInfo(self.peer));
+        let unrouted = observe::Unrouted::of(&request);
         let answer = if http_body::Body::is_end_stream(request.body()) {
             self.router.clone().call(request)
         } else {
@@ -310,7 +312,9 @@ impl hyper::service::Service<hyper::Request<Incoming>> for PerRequest {
                 .clone()
                 .call(request.map(|body| DeadlineBody::new(body, timeout)))
         };
-        self.drain
-            .watch(Answering::new(Either::Right(answer), self.clock.clone()))
+        self.drain.watch(Answering::new(
+            Either::Right(observe::Routing::new(unrouted, answer)),
+            self.clock.clone(),
+        ))
     }
 }

@@ -6,6 +6,11 @@
 //! The request id is the client's `X-Request-Id` when it sent a usable one
 //! (1 to 128 visible ASCII characters), so that a proxy's id follows the
 //! request through; otherwise a new random one.
+//!
+//! A request whose client leaves is logged as aborted, whenever it leaves:
+//! while its answer is computed ([`Observe`]), and also before the router
+//! first ran it ([`Routing`]), which happens when the request and the
+//! connection's end arrive together.
 
 use std::cell::Cell;
 use std::convert::Infallible;
@@ -142,11 +147,15 @@ where
 
 /// The request's id: the client's `X-Request-Id` if usable, else a new one.
 pub fn request_id(headers: &HeaderMap) -> HeaderValue {
+    client_request_id(headers).unwrap_or_else(generated_id)
+}
+
+/// The client's `X-Request-Id`, if usable.
+fn client_request_id(headers: &HeaderMap) -> Option<HeaderValue> {
     headers
         .get(&REQUEST_ID)
         .filter(|id| usable(id.as_bytes()))
         .cloned()
-        .unwrap_or_else(generated_id)
 }
 
 /// Whether a client's request id may be kept: short, visible ASCII.
@@ -189,6 +198,71 @@ fn splitmix64(state: &Cell<u64>) -> u64 {
     z ^ (z >> 31)
 }
 
+pin_project_lite::pin_project! {
+    /// A request handed to the router, logged as aborted should it be
+    /// dropped before the router first ran it (and so before [`Observe`]
+    /// saw it): axum's routes call their services on first poll, and hyper
+    /// drops an unpolled answer when it reads the connection's end first.
+    pub struct Routing<F> {
+        #[pin]
+        answer: F,
+        unrouted: Option<Unrouted>,
+    }
+
+    impl<F> PinnedDrop for Routing<F> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(unrouted) = this.project().unrouted.take() {
+                unrouted.log_abort();
+            }
+        }
+    }
+}
+
+impl<F> Routing<F> {
+    /// `answer`, the router's future for a request that `unrouted` describes.
+    pub fn new(unrouted: Unrouted, answer: F) -> Self {
+        Self {
+            answer,
+            unrouted: Some(unrouted),
+        }
+    }
+}
+
+impl<F: Future> Future for Routing<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        // Polled once, the route's service has been called: from here on
+        // its own `Observe` logs the request however it ends.
+        *this.unrouted = None;
+        this.answer.poll(cx)
+    }
+}
+
+/// What the log needs of a request that has not reached the router yet.
+pub struct Unrouted {
+    method: Method,
+    uri: Uri,
+    /// The client's usable request id; a new one is made only if logged.
+    request_id: Option<HeaderValue>,
+}
+
+impl Unrouted {
+    pub fn of<B>(request: &axum::http::Request<B>) -> Self {
+        Self {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            request_id: client_request_id(request.headers()),
+        }
+    }
+
+    fn log_abort(self) {
+        let request_id = self.request_id.unwrap_or_else(generated_id);
+        log_abort(&self.method, &self.uri, &request_id, "before it was routed");
+    }
+}
+
 /// The log line of one request; dropped unanswered, it logs the abort.
 struct RequestLine {
     started: Instant,
@@ -209,16 +283,21 @@ impl RequestLine {
 impl Drop for RequestLine {
     fn drop(&mut self) {
         if !self.answered {
-            tracing::info!(
-                target: "tollgate::http",
-                request_id = self.id(),
-                "{} {} aborted {:.3}ms (the client closed the connection before the answer)",
-                self.method,
-                self.uri.path(),
-                self.started.elapsed().as_secs_f64() * 1000.0
-            );
+            let took = format!("{:.3}ms", self.started.elapsed().as_secs_f64() * 1000.0);
+            log_abort(&self.method, &self.uri, &self.request_id, &took);
         }
     }
+}
+
+/// The log line of a request whose client left before its answer; `when`
+/// says how far it got.
+fn log_abort(method: &Method, uri: &Uri, request_id: &HeaderValue, when: &str) {
+    tracing::info!(
+        target: "tollgate::http",
+        request_id = request_id.to_str().unwrap_or_default(),
+        "{method} {} aborted {when} (the client closed the connection before the answer)",
+        uri.path(),
+    );
 }
 
 #[cfg(test)]

@@ -200,7 +200,12 @@ async fn clients_that_disconnect_mid_verification_do_not_lift_the_argon2id_bound
             "GET /auth/v1/tokens HTTP/1.1\r\nHost: tollgate\r\nAuthorization: Basic {credentials}\r\n\r\n"
         );
         stream.write_all(request.as_bytes()).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(3)).await;
+        // Leave mid-verification: once one is running (this one's, or an
+        // earlier one's still going).
+        let started_by = Instant::now() + Duration::from_secs(5);
+        while app.passwords.running_verifications() == 0 && Instant::now() < started_by {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         drop(stream);
     }
     // Every computation started ends; none may have run beside more than
@@ -228,24 +233,40 @@ async fn a_request_whose_client_went_away_is_still_logged() {
     let url = format!("sqlite://{}", dir.path().join("tollgate.db").display());
     let served = Served::start(&url).await;
     let address = served.base.trim_start_matches("http://").to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
-    let credentials = STANDARD.encode("nobody@example.com:guess");
-    let request = format!(
-        "GET /auth/v1/tokens HTTP/1.1\r\nHost: tollgate\r\nAuthorization: Basic {credentials}\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(3)).await;
-    drop(stream);
+    // Each client leaves either while its password is checked (after a
+    // pause) or at once: then the request and the connection's end often
+    // arrive together, and the request is dropped before it is routed.
+    let ids: Vec<String> = (0..20).map(|i| format!("gone-{i}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let credentials = STANDARD.encode(format!("nobody-{i}@example.com:guess"));
+        let request = format!(
+            "GET /auth/v1/tokens HTTP/1.1\r\nHost: tollgate\r\nX-Request-Id: {id}\r\nAuthorization: Basic {credentials}\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        if i % 2 == 0 {
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+        drop(stream);
+    }
+    let logged = |id: &str, log: &str| {
+        log.lines().any(|line| {
+            line.contains("GET /auth/v1/tokens ") && line.contains(&format!("\"{id}\""))
+        })
+    };
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !served.log().contains("GET /auth/v1/tokens aborted") {
+    while ids.iter().any(|id| !logged(id, &served.log())) {
+        let log = served.log();
+        let missing: Vec<&String> = ids.iter().filter(|id| !logged(id, &log)).collect();
         assert!(
             Instant::now() < deadline,
-            "no log line for the aborted request: {}",
-            served.log()
+            "no log line for the aborted requests {missing:?}: {log}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(!served.log().contains("guess"), "no secret in the log");
+    let log = served.log();
+    assert!(log.contains("GET /auth/v1/tokens aborted"), "{log}");
+    assert!(!log.contains("guess"), "no secret in the log");
 }
 
 async fn create_as(app: &TestApp, who: (&str, &str), name: &str) -> reqwest::Response {
