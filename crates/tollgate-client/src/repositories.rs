@@ -3,10 +3,12 @@
 
 use std::marker::PhantomData;
 
+use futures_util::Stream;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use tollgate_api::artifacts::{ArtifactRead, NoVulnerability, ReadList, RepositoryRead};
 
+use crate::pages::every_page;
 use crate::registries::registry_path;
 use crate::transport::segment;
 use crate::{Client, Error};
@@ -176,5 +178,31 @@ impl<'a, T: DeserializeOwned> ListGet<'a, T> {
             .query("orderBy", self.order_by)
             .answer()
             .await
+    }
+
+    /// Every item from the offset on, walking the following pages (as
+    /// long as a page links to a next one).
+    pub fn all(self) -> impl Stream<Item = Result<T, Error>> + 'a
+    where
+        T: 'a,
+    {
+        let first = self.offset.unwrap_or(0);
+        every_page(first, move |offset: u64| {
+            let page = ListGet {
+                client: self.client,
+                path: self.path.clone(),
+                offset: Some(offset),
+                limit: self.limit,
+                filter_name: self.filter_name.clone(),
+                order_by: self.order_by.clone(),
+                item: PhantomData,
+            };
+            async move {
+                let page = page.send().await?;
+                let next = offset + page.items.len() as u64;
+                let more = !page.items.is_empty() && page.links.next.is_some();
+                Ok::<_, Error>((page.items, more.then_some(next)))
+            }
+        })
     }
 }

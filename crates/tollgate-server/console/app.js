@@ -718,7 +718,7 @@ async function loadRepositories(registry, slot) {
   const base = `${registriesApi}/${encodeURIComponent(registry.id)}/repositories`;
   let repositories;
   try {
-    ({ data: { items: repositories } } = await api('GET', `${base}?limit=1000&orderBy=-lastPush`));
+    repositories = await everyItem(base, { orderBy: '-lastPush' });
   } catch (error) {
     slot.replaceChildren(errorBox(error.message));
     return;
@@ -739,8 +739,8 @@ async function loadRepositories(registry, slot) {
         return;
       }
       try {
-        const { data } = await api('GET', `${base}/${encodeURIComponent(name)}/artifacts?limit=1000`);
-        artifactsSlot.replaceChildren(h('ul', { class: 'scopes' }, data.items.map((a) => h('li', {},
+        const artifacts = await everyItem(`${base}/${encodeURIComponent(name)}/artifacts`);
+        artifactsSlot.replaceChildren(h('ul', { class: 'scopes' }, artifacts.map((a) => h('li', {},
           h('span', { class: 'mono' }, a.properties.tags.length ? a.properties.tags.join(', ') : '(untagged)'), ' ',
           h('span', { class: 'mono' }, a.id.slice(0, 19)), `… pulled ${a.metadata.pullCount}×`))));
         show.setAttribute('aria-expanded', 'true');
@@ -759,6 +759,19 @@ async function loadRepositories(registry, slot) {
   });
   slot.replaceChildren(table(`Repositories of ${registry.properties.name}`,
     ['Repository', 'Artifacts', 'Pulls', 'Pushes', 'Last push', 'Last pull', h('span', { class: 'visually-hidden' }, 'Details')], rows));
+}
+
+/** Every item of an offset-paged list (repositories, artifacts): its
+ *  pages are read while each links to a next one. */
+async function everyItem(path, parameters = {}) {
+  const items = [];
+  for (;;) {
+    const query = new URLSearchParams({ ...parameters, offset: String(items.length), limit: '1000' });
+    const { data } = await api('GET', `${path}?${query}`);
+    const page = data.items || [];
+    items.push(...page);
+    if (!page.length || !(data._links && data._links.next)) return items;
+  }
 }
 
 function backToRegistries() {

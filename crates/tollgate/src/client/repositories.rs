@@ -3,6 +3,7 @@
 //! the registry reports them.
 
 use clap::Subcommand;
+use futures_util::TryStreamExt;
 use tollgate_api::artifacts::{ArtifactRead, RepositoryRead};
 
 use super::Globals;
@@ -56,23 +57,14 @@ pub async fn run(command: RepositoryCommand) -> anyhow::Result<()> {
         } => {
             let client = globals.client()?;
             let registry = resolve(&client, &registry).await?;
-            let mut repositories = Vec::new();
-            loop {
-                let mut request = client
-                    .registries_repositories_get(&registry.id)
-                    .offset(repositories.len() as u64)
-                    .limit(PAGE)
-                    .order_by(order_by.clone());
-                if let Some(filter) = &filter {
-                    request = request.filter_name(filter.clone());
-                }
-                let page = request.send().await?;
-                let more = page.links.next.is_some() && !page.items.is_empty();
-                repositories.extend(page.items);
-                if !more {
-                    break;
-                }
+            let mut request = client
+                .registries_repositories_get(&registry.id)
+                .limit(PAGE)
+                .order_by(order_by);
+            if let Some(filter) = filter {
+                request = request.filter_name(filter);
             }
+            let repositories: Vec<RepositoryRead> = request.all().try_collect().await?;
             output::answer(globals.output, &repositories, |r| show(r))
         }
         RepositoryCommand::Get(InRepository {
@@ -85,12 +77,12 @@ pub async fn run(command: RepositoryCommand) -> anyhow::Result<()> {
             let found = client
                 .registries_repositories_find_by_name(&registry.id, &repository)
                 .await?;
-            let artifacts = client
+            let artifacts: Vec<ArtifactRead> = client
                 .registries_repositories_artifacts_get(&registry.id, &repository)
                 .limit(PAGE)
-                .send()
-                .await?
-                .items;
+                .all()
+                .try_collect()
+                .await?;
             match globals.output {
                 Output::Json => output::json(&serde_json::json!({
                     "repository": found,

@@ -352,6 +352,16 @@ async fn repository_and_artifact_operations() {
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].properties.name, "team/app");
     assert!(page.links.next.is_some());
+    let every: Vec<String> = client
+        .registries_repositories_get(&registry.id)
+        .order_by("name")
+        .limit(1)
+        .all()
+        .map_ok(|r| r.id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(every, ["team/app", "tools/lint"], "all() walks every page");
     let named = client
         .registries_repositories_get(&registry.id)
         .filter_name("lint")
