@@ -270,10 +270,7 @@ async fn run_registry_resync(
         }
         found = true;
         match resync.registry(&registry).await {
-            Ok(done) => println!(
-                "{}: {} repositories, {} artifacts, {} removed",
-                registry.name, done.repositories, done.artifacts, done.removed
-            ),
+            Ok(done) => println!("{}: {done}", registry.name),
             Err(e) => {
                 failed = true;
                 eprintln!("{}: not resynchronised: {e}", registry.name);

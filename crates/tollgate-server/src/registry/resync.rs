@@ -4,10 +4,14 @@
 //! repository's tags and the manifests they name. Artifacts found are
 //! added (counted as pushed once, at the time of the resync), each
 //! catalogued repository's tags become the ones the registry has, and
-//! artifacts the registry no longer has are removed. (Events that arrive
-//! while it reads the registry may be undone until the next run.) Counts and times of known
-//! artifacts stay as the events made them. Run by `tollgate admin
+//! artifacts the registry no longer has are removed. Counts and times of
+//! known artifacts stay as the events made them. Run by `tollgate admin
 //! registry-resync` and on a schedule by `serve`.
+//!
+//! Each repository is read and applied in a transaction of its own, and
+//! only if no event changed it while it was read (the store checks its
+//! change count): an event is newer than a reading, and is never undone by
+//! one. Such a repository is left to the next run.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -18,21 +22,45 @@ use tollgate_api::repository::RepositoryName;
 use super::distribution::{RegistryAddress, RegistryApi, RegistryApiError};
 use super::events::{valid_digest, valid_tag};
 use crate::clock::Clock;
-use crate::store::{ConnectedRegistry, SeenArtifact, Store, StoreError};
+use crate::store::{ConnectedRegistry, RepositoryReading, SeenArtifact, Store, StoreError};
 
 /// What a resynchronisation found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Resynced {
+    /// Repositories with tagged artifacts.
     pub repositories: usize,
+    /// Tagged artifacts.
     pub artifacts: usize,
+    /// Artifacts the registry no longer has, removed.
     pub removed: usize,
+    /// Repositories an event changed while they were read: left as the
+    /// events made them, to be read again by the next run.
+    pub left_to_next_run: usize,
 }
 
-/// Why a resynchronisation failed (nothing was changed).
+/// Why a resynchronisation stopped (repositories applied before stay so).
 #[derive(Debug)]
 pub enum ResyncError {
     RegistryApi(RegistryApiError),
     Store(StoreError),
+}
+
+impl std::fmt::Display for Resynced {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} repositories, {} artifacts, {} removed",
+            self.repositories, self.artifacts, self.removed
+        )?;
+        if self.left_to_next_run > 0 {
+            write!(
+                f,
+                ", {} changed while read (left to the next run)",
+                self.left_to_next_run
+            )?;
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Display for ResyncError {
@@ -87,78 +115,115 @@ impl Resync {
         Ok(outcomes)
     }
 
-    /// Brings one registry's view in line with its API.
+    /// Brings one registry's view in line with its API, one repository at
+    /// a time: the catalogued ones, then those the store knows that the
+    /// catalog no longer lists.
     pub async fn registry(&self, registry: &ConnectedRegistry) -> Result<Resynced, ResyncError> {
         let at = RegistryAddress::of(registry, &self.domain);
-        let mut seen: Vec<SeenArtifact> = Vec::new();
-        let mut catalogued: Vec<String> = Vec::new();
-        let mut repositories = 0;
+        let mut done = Resynced::default();
+        let mut catalogued = HashSet::new();
         for name in self.api.catalog(&at).await? {
             let Ok(name) = RepositoryName::parse("repository", &name) else {
                 continue;
             };
-            catalogued.push(name.as_str().to_owned());
-            let mut by_digest: BTreeMap<String, SeenArtifact> = BTreeMap::new();
-            for tag in self.api.tags(&at, name.as_str()).await? {
-                if !valid_tag(&tag) {
-                    continue;
-                }
-                let Some(head) = self.api.manifest(&at, name.as_str(), &tag).await? else {
-                    continue;
-                };
-                if !valid_digest(&head.digest) {
-                    continue;
-                }
-                by_digest
-                    .entry(head.digest.clone())
-                    .or_insert_with(|| SeenArtifact {
-                        repository: name.as_str().to_owned(),
-                        digest: head.digest,
-                        media_type: head.media_type,
-                        size: head.size,
-                        tags: Vec::new(),
-                    })
-                    .tags
-                    .push(tag);
-            }
-            repositories += usize::from(!by_digest.is_empty());
-            seen.extend(by_digest.into_values());
+            self.repository(&at, registry, name.as_str(), true, &mut done)
+                .await?;
+            catalogued.insert(name.as_str().to_owned());
         }
-        let tagged: HashSet<(&str, &str)> = seen
-            .iter()
-            .map(|s| (s.repository.as_str(), s.digest.as_str()))
-            .collect();
-        let mut gone = Vec::new();
-        for (repository, digest) in self
+        for name in self
             .store
-            .known_artifacts(registry.contract, &registry.id)
+            .repositories_holding_artifacts(registry.contract, &registry.id)
             .await?
         {
-            if !tagged.contains(&(repository.as_str(), digest.as_str()))
-                && self
-                    .api
-                    .manifest(&at, &repository, &digest)
-                    .await?
-                    .is_none()
-            {
-                gone.push((repository, digest));
+            if !catalogued.contains(&name) {
+                self.repository(&at, registry, &name, false, &mut done)
+                    .await?;
             }
         }
         self.store
-            .resync_registry(
-                registry.contract,
-                &registry.id,
-                &catalogued,
-                &seen,
-                &gone,
-                self.clock.now(),
-            )
+            .sum_registry_storage(registry.contract, &registry.id)
             .await?;
-        Ok(Resynced {
-            repositories,
-            artifacts: seen.len(),
-            removed: gone.len(),
-        })
+        Ok(done)
+    }
+
+    /// Reads one repository from the registry and applies it, unless an
+    /// event changes it meanwhile. Only a catalogued repository has tags
+    /// to read; for every artifact known but not seen tagged, the registry
+    /// is asked whether it still has the manifest.
+    async fn repository(
+        &self,
+        at: &RegistryAddress,
+        registry: &ConnectedRegistry,
+        name: &str,
+        catalogued: bool,
+        done: &mut Resynced,
+    ) -> Result<(), ResyncError> {
+        let (contract, id) = (registry.contract, &registry.id);
+        let changes_before = self.store.repository_changes(contract, id, name).await?;
+        let known = self.store.repository_digests(contract, id, name).await?;
+        let seen = if catalogued {
+            self.tagged_artifacts(at, name).await?
+        } else {
+            Vec::new()
+        };
+        let mut gone = Vec::new();
+        for digest in known {
+            if !seen.iter().any(|artifact| artifact.digest == digest)
+                && self.api.manifest(at, name, &digest).await?.is_none()
+            {
+                gone.push(digest);
+            }
+        }
+        let reading = RepositoryReading {
+            name,
+            catalogued,
+            changes_before,
+            seen: &seen,
+            gone: &gone,
+        };
+        if self
+            .store
+            .resync_repository(contract, id, &reading, self.clock.now())
+            .await?
+        {
+            done.repositories += usize::from(!seen.is_empty());
+            done.artifacts += seen.len();
+            done.removed += gone.len();
+        } else {
+            done.left_to_next_run += 1;
+        }
+        Ok(())
+    }
+
+    /// A repository's tagged artifacts, as its tags and their manifests show them.
+    async fn tagged_artifacts(
+        &self,
+        at: &RegistryAddress,
+        name: &str,
+    ) -> Result<Vec<SeenArtifact>, ResyncError> {
+        let mut by_digest: BTreeMap<String, SeenArtifact> = BTreeMap::new();
+        for tag in self.api.tags(at, name).await? {
+            if !valid_tag(&tag) {
+                continue;
+            }
+            let Some(head) = self.api.manifest(at, name, &tag).await? else {
+                continue;
+            };
+            if !valid_digest(&head.digest) {
+                continue;
+            }
+            by_digest
+                .entry(head.digest.clone())
+                .or_insert_with(|| SeenArtifact {
+                    digest: head.digest,
+                    media_type: head.media_type,
+                    size: head.size,
+                    tags: Vec::new(),
+                })
+                .tags
+                .push(tag);
+        }
+        Ok(by_digest.into_values().collect())
     }
 
     /// Resynchronises every connected registry every `period`, for ever.
@@ -172,13 +237,9 @@ impl Resync {
                 Ok(outcomes) => {
                     for (registry, outcome) in outcomes {
                         match outcome {
-                            Ok(done) => tracing::info!(
-                                "resynchronised registry {}: {} repositories, {} artifacts, {} removed",
-                                registry.name,
-                                done.repositories,
-                                done.artifacts,
-                                done.removed
-                            ),
+                            Ok(done) => {
+                                tracing::info!("resynchronised registry {}: {done}", registry.name)
+                            }
                             Err(e) => tracing::warn!(
                                 "registry {} was not resynchronised: {e}",
                                 registry.name

@@ -37,6 +37,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../migrations/0008_repositories_and_artifacts.sql"),
     ),
+    (
+        9,
+        include_str!("../../migrations/0009_repository_change_counts.sql"),
+    ),
 ];
 
 /// The schema version once every migration is applied.

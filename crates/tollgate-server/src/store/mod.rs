@@ -17,6 +17,7 @@ mod query;
 mod registries;
 mod registry_tokens;
 mod repositories;
+mod repository_resync;
 mod sqlite_file;
 mod sqlite_reads;
 mod token_pages;
@@ -41,8 +42,9 @@ pub use registries::{
 };
 pub use registry_tokens::{LoginToken, RegistryTokenRecord, TokenPatch, TokenSettings};
 pub use repositories::{
-    ArtifactRecord, Order, OrderColumn, RegistryChange, RepositoryRecord, SeenArtifact, Window,
+    ArtifactRecord, Order, OrderColumn, RegistryChange, RepositoryRecord, Window,
 };
+pub use repository_resync::{RepositoryReading, SeenArtifact};
 pub use token_uses::{LastUse, TokenUse, UsedToken};
 pub use users::{Account, Membership, NewUser, UserRecord};
 

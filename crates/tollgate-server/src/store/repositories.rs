@@ -340,102 +340,6 @@ impl Store {
         Ok(deleted == 1)
     }
 
-    /// Brings a registry's artifacts and tags in line with what the
-    /// registry holds (`seen`, read from its API), in one transaction:
-    /// artifacts unknown so far are added (pushed at least once, at `now`),
-    /// each seen repository's tags become exactly the ones seen, and the
-    /// artifacts in `gone` (no longer in the registry) are removed. Counts
-    /// and times of known artifacts stay as the events made them.
-    pub async fn resync_registry(
-        &self,
-        contract: ContractNumber,
-        registry: &RegistryId,
-        catalogued: &[String],
-        seen: &[SeenArtifact],
-        gone: &[(String, String)],
-        now: i64,
-    ) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
-        let mut repositories: Vec<&str> = seen.iter().map(|a| a.repository.as_str()).collect();
-        repositories.sort_unstable();
-        repositories.dedup();
-        let mut statements: Vec<(&'static str, Vec<Param<'_>>)> = Vec::new();
-        // Every catalogued repository's tags become the registry's (none,
-        // for one whose tags were all removed).
-        for repository in catalogued {
-            statements.push((
-                "DELETE FROM artifact_tags WHERE contract_number = $1 AND registry_id = $2 AND repository = $3",
-                vec![
-                    Param::contract(contract),
-                    Param::str(registry.as_str()),
-                    Param::str(repository),
-                ],
-            ));
-        }
-        for repository in &repositories {
-            statements.push((
-                "INSERT INTO repositories (contract_number, registry_id, name, created_at, \
-                 push_count, pull_count, last_pushed_at) VALUES ($1, $2, $3, $4, 1, 0, $4) \
-                 ON CONFLICT (contract_number, registry_id, name) DO NOTHING",
-                vec![
-                    Param::contract(contract),
-                    Param::str(registry.as_str()),
-                    Param::str(repository),
-                    Param::int(now),
-                ],
-            ));
-        }
-        for artifact in seen {
-            statements.push((
-                "INSERT INTO artifacts (contract_number, registry_id, repository, digest, \
-                 media_type, size, created_at, push_count, pull_count, last_pushed_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 1, 0, $7) \
-                 ON CONFLICT (contract_number, registry_id, repository, digest) DO NOTHING",
-                vec![
-                    Param::contract(contract),
-                    Param::str(registry.as_str()),
-                    Param::str(&artifact.repository),
-                    Param::str(&artifact.digest),
-                    Param::str(&artifact.media_type),
-                    Param::int(artifact.size),
-                    Param::int(now),
-                ],
-            ));
-            for tag in &artifact.tags {
-                statements.push((
-                    "INSERT INTO artifact_tags (contract_number, registry_id, repository, tag, digest) \
-                     VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (contract_number, registry_id, repository, tag) DO UPDATE SET digest = $5",
-                    vec![
-                        Param::contract(contract),
-                        Param::str(registry.as_str()),
-                        Param::str(&artifact.repository),
-                        Param::str(tag),
-                        Param::str(&artifact.digest),
-                    ],
-                ));
-            }
-        }
-        for (repository, digest) in gone {
-            statements.push((
-                "DELETE FROM artifacts WHERE contract_number = $1 AND registry_id = $2 \
-                 AND repository = $3 AND digest = $4",
-                vec![
-                    Param::contract(contract),
-                    Param::str(registry.as_str()),
-                    Param::str(repository),
-                    Param::str(digest),
-                ],
-            ));
-        }
-        for (sql, params) in &statements {
-            bind(sqlx::query(sql), params).execute(&mut *tx).await?;
-        }
-        sum_storage(&mut tx, contract, registry).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// The digests of the artifacts a repository is known to hold.
     pub async fn repository_digests(
         &self,
@@ -448,14 +352,14 @@ impl Store {
             Param::str(registry.as_str()),
             Param::str(repository),
         ];
-        let rows: Vec<Known> = self
+        let rows: Vec<Digest> = self
             .read_all(
-                "SELECT repository, digest FROM artifacts WHERE contract_number = $1 \
+                "SELECT digest FROM artifacts WHERE contract_number = $1 \
                  AND registry_id = $2 AND repository = $3",
                 &params,
             )
             .await?;
-        Ok(rows.into_iter().map(|k| k.digest).collect())
+        Ok(rows.into_iter().map(|row| row.digest).collect())
     }
 
     /// Forgets the ids of events taken in before `before` (a repeated
@@ -466,22 +370,6 @@ impl Store {
             &[Param::int(before)],
         )
         .await
-    }
-
-    /// Every artifact a registry is known to hold: (repository, digest).
-    pub async fn known_artifacts(
-        &self,
-        contract: ContractNumber,
-        registry: &RegistryId,
-    ) -> StoreResult<Vec<(String, String)>> {
-        let params = [Param::contract(contract), Param::str(registry.as_str())];
-        let rows: Vec<Known> = self
-            .read_all(
-                "SELECT repository, digest FROM artifacts WHERE contract_number = $1 AND registry_id = $2",
-                &params,
-            )
-            .await?;
-        Ok(rows.into_iter().map(|k| (k.repository, k.digest)).collect())
     }
 
     /// Fills in the tags of `artifacts` (one query per repository listed).
@@ -548,7 +436,7 @@ async fn artifact_size(
 
 /// Sums a registry's storage usage again from its blobs and artifacts (after
 /// a deletion or a resynchronisation; deliveries move it by their changes).
-async fn sum_storage(
+pub(super) async fn sum_storage(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     contract: ContractNumber,
     registry: &RegistryId,
@@ -593,8 +481,9 @@ fn statements<'a>(
             let mut statements = vec![
                 (
                     "INSERT INTO repositories (contract_number, registry_id, name, created_at, \
-                     push_count, pull_count, last_pushed_at) VALUES ($1, $2, $3, $4, 1, 0, $4) \
+                     push_count, pull_count, last_pushed_at, changes) VALUES ($1, $2, $3, $4, 1, 0, $4, 1) \
                      ON CONFLICT (contract_number, registry_id, name) DO UPDATE SET \
+                     changes = repositories.changes + 1, \
                      push_count = repositories.push_count + 1, last_pushed_at = CASE \
                      WHEN repositories.last_pushed_at IS NULL OR repositories.last_pushed_at < $4 \
                      THEN $4 ELSE repositories.last_pushed_at END",
@@ -665,6 +554,7 @@ fn statements<'a>(
             ]
         }
         RegistryChange::Deleted { repository, digest } => vec![
+            changed(contract, registry, repository),
             (
                 "DELETE FROM artifact_tags WHERE contract_number = $1 AND registry_id = $2 \
                  AND repository = $3 AND digest = $4",
@@ -676,11 +566,14 @@ fn statements<'a>(
                 with(key(), vec![Param::str(repository), Param::str(digest)]),
             ),
         ],
-        RegistryChange::Untagged { repository, tag } => vec![(
-            "DELETE FROM artifact_tags WHERE contract_number = $1 AND registry_id = $2 \
-             AND repository = $3 AND tag = $4",
-            with(key(), vec![Param::str(repository), Param::str(tag)]),
-        )],
+        RegistryChange::Untagged { repository, tag } => vec![
+            changed(contract, registry, repository),
+            (
+                "DELETE FROM artifact_tags WHERE contract_number = $1 AND registry_id = $2 \
+                 AND repository = $3 AND tag = $4",
+                with(key(), vec![Param::str(repository), Param::str(tag)]),
+            ),
+        ],
         RegistryChange::BlobStored { digest, size } => vec![(
             "INSERT INTO registry_blobs (contract_number, registry_id, digest, size) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (contract_number, registry_id, digest) DO NOTHING",
@@ -689,25 +582,31 @@ fn statements<'a>(
     }
 }
 
-/// An artifact as a registry's API shows it, with the tags pointing at it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeenArtifact {
-    pub repository: String,
-    pub digest: String,
-    pub media_type: String,
-    pub size: i64,
-    pub tags: Vec<String>,
+/// Counts a change to a repository's artifacts or tags (see
+/// [`Store::repository_changes`]).
+fn changed<'a>(
+    contract: ContractNumber,
+    registry: &'a RegistryId,
+    repository: &'a str,
+) -> (&'static str, Vec<Param<'a>>) {
+    (
+        "UPDATE repositories SET changes = changes + 1 \
+         WHERE contract_number = $1 AND registry_id = $2 AND name = $3",
+        vec![
+            Param::contract(contract),
+            Param::str(registry.as_str()),
+            Param::str(repository),
+        ],
+    )
 }
 
-struct Known {
-    repository: String,
+struct Digest {
     digest: String,
 }
 
-impl FromRow for Known {
+impl FromRow for Digest {
     fn from_row(row: &impl Columns) -> StoreResult<Self> {
-        Ok(Known {
-            repository: row.get("repository")?,
+        Ok(Digest {
             digest: row.get("digest")?,
         })
     }

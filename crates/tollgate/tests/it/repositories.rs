@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tollgate_api::registry_rules::RegistryName;
+use tollgate_api::auth::ContractNumber;
+use tollgate_api::registry_rules::{RegistryId, RegistryName};
 use tollgate_server::config::DEFAULT_ISSUER;
 use tollgate_server::registry::events::RegistryEvents;
+use tollgate_server::store::{RepositoryReading, SeenArtifact};
 
 use crate::support::registry::{
     Distribution, free_address, pull, push_tag, require, write_oci_image, write_oci_image_holding,
@@ -172,6 +174,110 @@ async fn one_registry_cannot_send_anothers_events_and_a_repeated_event_counts_on
         .await
         .unwrap();
     expect_error(foreign, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_taken_in_while_a_repository_is_read_is_never_undone_by_the_resync() {
+    let app = TestApp::spawn().await;
+    let id = create_registry(&app, "holding").await;
+    let secret = notifications_secret(&app, "holding").await;
+    let contract = ContractNumber::new(OWNER_CONTRACT).unwrap();
+    let registry = RegistryId::parse("registry", &id).unwrap();
+    let artifact = format!("{CR}/registries/{id}/repositories/team%2Fapp/artifacts/{DIGEST}");
+    let sent = notify(
+        &app,
+        "holding",
+        &secret,
+        json!([manifest_push("e1", "team/app", "v1")]),
+    )
+    .await;
+    assert_eq!(sent.status(), StatusCode::NO_CONTENT);
+    // What a resynchronisation read of team/app: the artifact, tagged v1.
+    let seen = [SeenArtifact {
+        digest: DIGEST.into(),
+        media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+        size: 400,
+        tags: vec!["v1".into()],
+    }];
+    let reading = |changes_before| RepositoryReading {
+        name: "team/app",
+        catalogued: true,
+        changes_before,
+        seen: &seen,
+        gone: &[],
+    };
+    let before = app
+        .store
+        .repository_changes(contract, &registry, "team/app")
+        .await
+        .unwrap();
+    assert!(before.is_some());
+    // While it read, v2 was pushed and its event taken in: the reading is
+    // older, and is not applied.
+    let sent = notify(
+        &app,
+        "holding",
+        &secret,
+        json!([manifest_push("e2", "team/app", "v2")]),
+    )
+    .await;
+    assert_eq!(sent.status(), StatusCode::NO_CONTENT);
+    let applied = app
+        .store
+        .resync_repository(contract, &registry, &reading(before), 0)
+        .await
+        .unwrap();
+    assert!(
+        !applied,
+        "a reading older than an event is left to the next run"
+    );
+    assert_eq!(
+        app.owner_json(&artifact).await["properties"]["tags"],
+        json!(["v1", "v2"])
+    );
+    // A reading begun after the event is applied: the registry shows v1 only.
+    let now = app
+        .store
+        .repository_changes(contract, &registry, "team/app")
+        .await
+        .unwrap();
+    assert_ne!(now, before);
+    let applied = app
+        .store
+        .resync_repository(contract, &registry, &reading(now), 0)
+        .await
+        .unwrap();
+    assert!(applied);
+    assert_eq!(
+        app.owner_json(&artifact).await["properties"]["tags"],
+        json!(["v1"])
+    );
+    // A repository unknown when the read began, pushed to meanwhile: the
+    // event's repository stays as the event made it.
+    let sent = notify(
+        &app,
+        "holding",
+        &secret,
+        json!([manifest_push("e3", "late/one", "v9")]),
+    )
+    .await;
+    assert_eq!(sent.status(), StatusCode::NO_CONTENT);
+    let unknown_then = RepositoryReading {
+        name: "late/one",
+        changes_before: None,
+        ..reading(None)
+    };
+    let applied = app
+        .store
+        .resync_repository(contract, &registry, &unknown_then, 0)
+        .await
+        .unwrap();
+    assert!(!applied);
+    let path = format!("{CR}/registries/{id}/repositories/late%2Fone/artifacts/{DIGEST}");
+    assert_eq!(
+        app.owner_json(&path).await["properties"]["tags"],
+        json!(["v9"])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

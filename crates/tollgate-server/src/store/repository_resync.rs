@@ -1,0 +1,215 @@
+//! Resynchronisation's reads and writes: what the store knows of a
+//! registry's repositories, and applying what was read of one repository
+//! from the registry's API, in a transaction of its own.
+//!
+//! Events keep arriving while a registry is read. Every event that changes
+//! a repository's artifacts or tags moves the repository's change count;
+//! what was read is applied only if the count is still the one noted before
+//! the read began, and the check takes the repository's row for the rest of
+//! the transaction, so that an event is never undone by an older reading.
+
+use tollgate_api::auth::ContractNumber;
+use tollgate_api::registry_rules::RegistryId;
+
+use super::columns::Columns;
+use super::query::{FromRow, Param, bind};
+use super::repositories::sum_storage;
+use super::{Store, StoreResult};
+
+/// An artifact as a registry's API shows it, with the tags pointing at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenArtifact {
+    pub digest: String,
+    pub media_type: String,
+    pub size: i64,
+    pub tags: Vec<String>,
+}
+
+/// What was read of one repository from the registry's API.
+#[derive(Debug, Clone, Copy)]
+pub struct RepositoryReading<'a> {
+    pub name: &'a str,
+    /// Whether the registry's catalog lists it: its tags then become
+    /// exactly the ones seen.
+    pub catalogued: bool,
+    /// Its change count before the read began (`None`: no row then).
+    pub changes_before: Option<i64>,
+    /// Its tagged artifacts.
+    pub seen: &'a [SeenArtifact],
+    /// Digests the store knew that the registry no longer has.
+    pub gone: &'a [String],
+}
+
+impl Store {
+    /// How many times events have changed a repository's artifacts or
+    /// tags; `None` if the store has no such repository.
+    pub async fn repository_changes(
+        &self,
+        contract: ContractNumber,
+        registry: &RegistryId,
+        name: &str,
+    ) -> StoreResult<Option<i64>> {
+        let params = [
+            Param::contract(contract),
+            Param::str(registry.as_str()),
+            Param::str(name),
+        ];
+        let row: Option<Changes> = self
+            .read_optional(
+                "SELECT changes FROM repositories WHERE contract_number = $1 \
+                 AND registry_id = $2 AND name = $3",
+                &params,
+            )
+            .await?;
+        Ok(row.map(|row| row.changes))
+    }
+
+    /// The repositories that hold artifacts, by name.
+    pub async fn repositories_holding_artifacts(
+        &self,
+        contract: ContractNumber,
+        registry: &RegistryId,
+    ) -> StoreResult<Vec<String>> {
+        let params = [Param::contract(contract), Param::str(registry.as_str())];
+        let rows: Vec<Named> = self
+            .read_all(
+                "SELECT DISTINCT repository FROM artifacts \
+                 WHERE contract_number = $1 AND registry_id = $2 ORDER BY repository",
+                &params,
+            )
+            .await?;
+        Ok(rows.into_iter().map(|row| row.repository).collect())
+    }
+
+    /// Applies what was read of one repository: artifacts unknown so far
+    /// are added (pushed once, at `now`), a catalogued repository's tags
+    /// become the ones seen, and the artifacts gone are removed. Counts and
+    /// times of known artifacts stay as the events made them. Answers
+    /// `false`, changing nothing, if an event changed the repository since
+    /// `reading.changes_before` was noted (the next run reads it again).
+    pub async fn resync_repository(
+        &self,
+        contract: ContractNumber,
+        registry: &RegistryId,
+        reading: &RepositoryReading<'_>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let name = reading.name;
+        let key = || {
+            vec![
+                Param::contract(contract),
+                Param::str(registry.as_str()),
+                Param::str(name),
+            ]
+        };
+        let mut tx = self.pool().begin().await?;
+        // The claim comes first: it takes the repository's row (or its
+        // key) until the commit, so events wait for this transaction.
+        let claim = match reading.changes_before {
+            Some(changes) => (
+                "UPDATE repositories SET changes = changes WHERE contract_number = $1 \
+                 AND registry_id = $2 AND name = $3 AND changes = $4",
+                with(key(), [Param::int(changes)]),
+            ),
+            None if reading.seen.is_empty() => return Ok(true),
+            None => (
+                "INSERT INTO repositories (contract_number, registry_id, name, created_at, \
+                 push_count, pull_count, last_pushed_at, changes) VALUES ($1, $2, $3, $4, 1, 0, $4, 0) \
+                 ON CONFLICT (contract_number, registry_id, name) DO NOTHING",
+                with(key(), [Param::int(now)]),
+            ),
+        };
+        let claimed = bind(sqlx::query(claim.0), &claim.1)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if claimed != 1 {
+            return Ok(false);
+        }
+        let mut statements: Vec<(&'static str, Vec<Param<'_>>)> = Vec::new();
+        if reading.catalogued {
+            statements.push((
+                "DELETE FROM artifact_tags WHERE contract_number = $1 AND registry_id = $2 AND repository = $3",
+                key(),
+            ));
+        }
+        for artifact in reading.seen {
+            statements.push((
+                "INSERT INTO artifacts (contract_number, registry_id, repository, digest, \
+                 media_type, size, created_at, push_count, pull_count, last_pushed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 1, 0, $7) \
+                 ON CONFLICT (contract_number, registry_id, repository, digest) DO NOTHING",
+                with(
+                    key(),
+                    [
+                        Param::str(&artifact.digest),
+                        Param::str(&artifact.media_type),
+                        Param::int(artifact.size),
+                        Param::int(now),
+                    ],
+                ),
+            ));
+            for tag in &artifact.tags {
+                statements.push((
+                    "INSERT INTO artifact_tags (contract_number, registry_id, repository, tag, digest) \
+                     VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (contract_number, registry_id, repository, tag) DO UPDATE SET digest = $5",
+                    with(key(), [Param::str(tag), Param::str(&artifact.digest)]),
+                ));
+            }
+        }
+        for digest in reading.gone {
+            statements.push((
+                "DELETE FROM artifacts WHERE contract_number = $1 AND registry_id = $2 \
+                 AND repository = $3 AND digest = $4",
+                with(key(), [Param::str(digest)]),
+            ));
+        }
+        for (sql, params) in &statements {
+            bind(sqlx::query(sql), params).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Sums a registry's storage usage again from its blobs and artifacts.
+    pub async fn sum_registry_storage(
+        &self,
+        contract: ContractNumber,
+        registry: &RegistryId,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        sum_storage(&mut tx, contract, registry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn with<'a, const N: usize>(mut params: Vec<Param<'a>>, more: [Param<'a>; N]) -> Vec<Param<'a>> {
+    params.extend(more);
+    params
+}
+
+struct Changes {
+    changes: i64,
+}
+
+impl FromRow for Changes {
+    fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        Ok(Changes {
+            changes: row.get("changes")?,
+        })
+    }
+}
+
+struct Named {
+    repository: String,
+}
+
+impl FromRow for Named {
+    fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        Ok(Named {
+            repository: row.get("repository")?,
+        })
+    }
+}
