@@ -277,8 +277,17 @@ impl Application {
         if let Some(certificate) = &self.certificate {
             background.push(tokio::spawn(certificate.clone().reload_periodically()));
         }
+        let trusted_proxies = self.state.trusted_proxies.clone();
         let router = http::router(self.state);
-        http::listener::serve(self.listener, router, self.limits, self.tls, shutdown).await;
+        http::listener::serve(
+            self.listener,
+            router,
+            self.limits,
+            self.tls,
+            trusted_proxies,
+            shutdown,
+        )
+        .await;
         for task in background {
             task.abort();
         }

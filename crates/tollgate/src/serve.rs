@@ -77,6 +77,11 @@ pub struct ServeArgs {
     /// Connections served at once; more are answered 503.
     #[arg(long, env = "TOLLGATE_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections)]
     max_connections: usize,
+    /// Connections one client (an IPv4 address, an IPv6 /64) may hold open
+    /// at once; more are answered 429. Trusted proxies are not counted.
+    /// 0: no limit per client.
+    #[arg(long, env = "TOLLGATE_MAX_CONNECTIONS_PER_CLIENT", default_value_t = ConnectionLimits::default().max_connections_per_client)]
+    max_connections_per_client: usize,
     /// Seconds a client may take to send a request's headers (and an idle
     /// keep-alive connection stays open).
     #[arg(long, env = "TOLLGATE_HEADER_READ_TIMEOUT_SECONDS", default_value_t = ConnectionLimits::default().header_read_timeout.as_secs())]
@@ -166,6 +171,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .collect(),
         limits: ConnectionLimits {
             max_connections: args.max_connections,
+            max_connections_per_client: args.max_connections_per_client,
             header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds),
             body_read_timeout: Duration::from_secs(args.body_read_timeout_seconds),
             max_uri_bytes: args.max_uri_bytes,

@@ -1,6 +1,6 @@
 //! What one connection and one request may take: how long a client may
 //! dawdle over its headers and its body, how many connections are served
-//! at once, how large the request line and headers may be. Each overrun is
+//! at once (in all, and per client: [`super::per_address`]), how large the request line and headers may be. Each overrun is
 //! answered in the format of the surface the path belongs to (the IONOS
 //! error body, or Docker's on `/registry/`), with `Connection: close`.
 
@@ -23,6 +23,9 @@ use super::ionos::error::ApiError;
 pub struct ConnectionLimits {
     /// Connections served at once; more are answered 503.
     pub max_connections: usize,
+    /// Connections one client (an IPv4 address, an IPv6 /64) may hold open
+    /// at once, trusted proxies aside; more are answered 429. 0: no limit.
+    pub max_connections_per_client: usize,
     /// How long a client may take to send a request's headers (also how
     /// long an idle keep-alive connection stays open).
     pub header_read_timeout: Duration,
@@ -42,6 +45,7 @@ impl Default for ConnectionLimits {
     fn default() -> Self {
         Self {
             max_connections: 1024,
+            max_connections_per_client: 256,
             header_read_timeout: Duration::from_secs(20),
             body_read_timeout: Duration::from_secs(30),
             max_uri_bytes: 8 * 1024,
@@ -58,6 +62,7 @@ pub enum Overrun {
     HeadersTooLarge { limit: usize },
     BodyTooSlow { seconds: u64 },
     TooManyConnections,
+    TooManyFromClient { limit: usize },
 }
 
 impl Overrun {
@@ -89,6 +94,7 @@ impl Overrun {
             Overrun::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Overrun::BodyTooSlow { .. } => StatusCode::REQUEST_TIMEOUT,
             Overrun::TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
+            Overrun::TooManyFromClient { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -97,18 +103,25 @@ impl Overrun {
             Overrun::UriTooLong { .. } => "uri-too-long",
             Overrun::HeadersTooLarge { .. } => "headers-too-large",
             Overrun::BodyTooSlow { .. } => "request-timeout",
-            Overrun::TooManyConnections => "too-many-connections",
+            Overrun::TooManyConnections | Overrun::TooManyFromClient { .. } => {
+                "too-many-connections"
+            }
         }
     }
 
     /// Seconds to wait before trying again, where waiting helps.
     pub fn retry_after(self) -> Option<i64> {
-        (self == Overrun::TooManyConnections).then_some(1)
+        matches!(
+            self,
+            Overrun::TooManyConnections | Overrun::TooManyFromClient { .. }
+        )
+        .then_some(1)
     }
 
     pub fn docker_code(self) -> &'static str {
         match self {
             Overrun::TooManyConnections => "UNAVAILABLE",
+            Overrun::TooManyFromClient { .. } => "TOOMANYREQUESTS",
             _ => "INVALID_REQUEST",
         }
     }
@@ -128,6 +141,10 @@ impl Overrun {
                 "the service is serving as many connections as it may; try again in a second"
                     .to_owned()
             }
+            Overrun::TooManyFromClient { limit } => format!(
+                "your address already holds {limit} open connections, the most one client may; \
+                 reuse them (keep-alive) or close idle ones, then try again"
+            ),
         }
     }
 

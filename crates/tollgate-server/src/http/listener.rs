@@ -10,7 +10,8 @@
 //! `ConnectInfo`), a body gets its deadline (408 from the extractors), and
 //! what the log needs is kept in case the client leaves before routing.
 //! Past the cap, a connection is still accepted, briefly, to be told 503
-//! in its surface's format; past a second, small cap for those, it is closed.
+//! in its surface's format (429 past its client's own cap,
+//! [`super::per_address`]); past a second, small cap for those, it is closed.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -29,12 +30,14 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
+use tollgate_api::registry_rules::Subnet;
 use tower::Service;
 
 use super::drain::{Closing, Drain};
 use super::head_deadline::{Answering, HeadClock, HeadDeadlineIo};
 use super::limits::{ConnectionLimits, DeadlineBody, Overrun};
 use super::observe;
+use super::per_address::{Counted, PerAddress, Place};
 
 /// Connections being told 503 at once; more are closed unanswered.
 const TURNED_AWAY_AT_ONCE: usize = 64;
@@ -60,9 +63,11 @@ pub async fn serve(
     router: Router,
     limits: ConnectionLimits,
     tls: Option<TlsAcceptor>,
+    trusted_proxies: Vec<Subnet>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let connections = Connections::new(router, limits, tls);
+    let per_client = PerAddress::new(limits.max_connections_per_client, trusted_proxies);
+    let connections = Connections::new(router, limits, tls, per_client);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -112,12 +117,18 @@ struct Connections {
     http: http1::Builder,
     served: Arc<Semaphore>,
     turned_away: Arc<Semaphore>,
+    per_client: Arc<PerAddress>,
     graceful: GracefulShutdown,
     drain: Drain,
 }
 
 impl Connections {
-    fn new(router: Router, limits: ConnectionLimits, tls: Option<TlsAcceptor>) -> Self {
+    fn new(
+        router: Router,
+        limits: ConnectionLimits,
+        tls: Option<TlsAcceptor>,
+        per_client: Arc<PerAddress>,
+    ) -> Self {
         let mut http = http1::Builder::new();
         // The header read timeout is kept by `HeadDeadlineIo`, not by hyper.
         http.max_header_size(HEADER_BYTES_READ_AT_MOST.max(limits.max_header_bytes + 1024));
@@ -129,6 +140,7 @@ impl Connections {
             http,
             served: Arc::new(Semaphore::new(limits.max_connections)),
             turned_away: Arc::new(Semaphore::new(TURNED_AWAY_AT_ONCE)),
+            per_client,
             graceful: GracefulShutdown::new(),
             drain: Drain::default(),
         }
@@ -187,21 +199,29 @@ impl Connections {
         });
     }
 
-    /// A place under the cap, or under the second cap to be told 503.
+    /// A place under the caps, or under the second cap to be told why not.
     fn admit(&self, peer: SocketAddr) -> Option<Admission> {
-        if let Ok(permit) = self.served.clone().try_acquire_owned() {
-            return Some(Admission {
-                _permit: permit,
-                turned_away: false,
-            });
-        }
+        let refused = match self.per_client.admit(peer.ip()) {
+            Counted::Admitted(place) => match self.served.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    return Some(Admission {
+                        _permit: permit,
+                        _place: place,
+                        turned_away: None,
+                    });
+                }
+                Err(_) => Overrun::TooManyConnections,
+            },
+            Counted::OverLimit { limit } => Overrun::TooManyFromClient { limit },
+        };
         if let Ok(permit) = self.turned_away.clone().try_acquire_owned() {
             return Some(Admission {
                 _permit: permit,
-                turned_away: true,
+                _place: None,
+                turned_away: Some(refused),
             });
         }
-        tracing::debug!("closed a connection from {peer}: too many open");
+        tracing::debug!("closed a connection from {peer}: {refused:?}");
         None
     }
 
@@ -235,8 +255,10 @@ impl Connections {
 /// A connection's place under one of the caps, given back when it closes.
 struct Admission {
     _permit: OwnedSemaphorePermit,
-    /// Open only to be told 503.
-    turned_away: bool,
+    /// Its place in its client's count, if counted.
+    _place: Option<Place>,
+    /// Open only to be told why it is not served.
+    turned_away: Option<Overrun>,
 }
 
 /// An accept error is about one connection (reset before it was taken) or
@@ -259,7 +281,7 @@ struct PerRequest {
     router_for_bodies: Router,
     peer: SocketAddr,
     limits: ConnectionLimits,
-    turned_away: bool,
+    turned_away: Option<Overrun>,
     clock: Arc<HeadClock>,
     drain: Drain,
 }
@@ -277,11 +299,9 @@ impl hyper::service::Service<hyper::Request<Incoming>> for PerRequest {
     >;
 
     fn call(&self, mut request: hyper::Request<Incoming>) -> Self::Future {
-        let overrun = if self.turned_away {
-            Some(Overrun::TooManyConnections)
-        } else {
-            Overrun::of_head(&request, &self.limits)
-        };
+        let overrun = self
+            .turned_away
+            .or_else(|| Overrun::of_head(&request, &self.limits));
         if let Some(overrun) = overrun {
             let path = request.uri().path();
             let request_id = observe::request_id(request.headers());

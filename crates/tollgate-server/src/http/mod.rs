@@ -8,7 +8,7 @@
 //! - [`console`]: the web console's pages and session (errors as the IONOS APIs').
 //!
 //! Shared by all: the listener, which serves connections under the
-//! [`limits`] ([`listener`]), over HTTPS with a certificate re-read when
+//! [`limits`] ([`listener`], [`per_address`]), over HTTPS with a certificate re-read when
 //! it changes ([`tls`]), and drains them at shutdown ([`drain`]); one log line, metrics and an id per request ([`observe`]),
 //! Basic credentials ([`basic`]), query strings ([`query`]) and the
 //! client's address ([`client`]). Data flows one
@@ -27,6 +27,7 @@ pub mod limits;
 pub mod listener;
 pub mod observe;
 mod ops;
+mod per_address;
 mod query;
 pub mod tls;
 

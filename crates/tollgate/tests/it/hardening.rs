@@ -1,7 +1,8 @@
 //! Hardening: clients that dawdle over headers or bodies, more connections
-//! than the cap, request lines and headers past their limits. Spoken over
+//! than the cap (in all, and from one client), request lines and headers past their limits. Spoken over
 //! raw sockets where a well-behaved client could not misbehave enough.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use base64::Engine;
@@ -9,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tollgate_server::http::limits::ConnectionLimits;
 
 use crate::support::*;
@@ -33,6 +34,46 @@ async fn connect(app: &TestApp) -> TcpStream {
     TcpStream::connect(app.base.trim_start_matches("http://"))
         .await
         .expect("connects")
+}
+
+/// A connection to `app` from another loopback address (another client).
+async fn connect_from(app: &TestApp, source: &str) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket
+        .bind(SocketAddr::new(source.parse().unwrap(), 0))
+        .unwrap();
+    let address = app.base.trim_start_matches("http://").parse().unwrap();
+    socket.connect(address).await.expect("connects")
+}
+
+/// `count` keep-alive connections from `source` (`None`: the default
+/// loopback address), each proven served.
+async fn hold_served(app: &TestApp, source: Option<&str>, count: usize) -> Vec<TcpStream> {
+    let mut held = Vec::new();
+    for _ in 0..count {
+        let mut stream = match source {
+            Some(source) => connect_from(app, source).await,
+            None => connect(app).await,
+        };
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: tollgate\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buffer = [0u8; 512];
+        let read = stream.read(&mut buffer).await.unwrap();
+        assert!(String::from_utf8_lossy(&buffer[..read]).starts_with("HTTP/1.1 200"));
+        held.push(stream);
+    }
+    held
+}
+
+/// The answer to `GET path` on a new connection, which the server closes.
+async fn refused_answer(mut stream: TcpStream, path: &str) -> RawAnswer {
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: tollgate\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    RawAnswer::parse(&read_until_closed(&mut stream).await)
 }
 
 /// Everything the server sends until it closes the connection.
@@ -248,28 +289,12 @@ async fn connections_past_the_cap_are_told_503_until_one_closes() {
     })
     .await;
     // Four keep-alive connections, each proven served, hold the cap.
-    let mut held = Vec::new();
-    for _ in 0..4 {
-        let mut stream = connect(&app).await;
-        stream
-            .write_all(b"GET /healthz HTTP/1.1\r\nHost: tollgate\r\n\r\n")
-            .await
-            .unwrap();
-        let mut buffer = [0u8; 512];
-        let read = stream.read(&mut buffer).await.unwrap();
-        assert!(String::from_utf8_lossy(&buffer[..read]).starts_with("HTTP/1.1 200"));
-        held.push(stream);
-    }
+    let held = hold_served(&app, None, 4).await;
     for (path, docker) in [
         ("/containerregistries/registries", false),
         ("/registry/token?service=x", true),
     ] {
-        let mut extra = connect(&app).await;
-        extra
-            .write_all(format!("GET {path} HTTP/1.1\r\nHost: tollgate\r\n\r\n").as_bytes())
-            .await
-            .unwrap();
-        let answer = RawAnswer::parse(&read_until_closed(&mut extra).await);
+        let answer = refused_answer(connect(&app).await, path).await;
         if docker {
             answer.expect_docker(503, "UNAVAILABLE");
         } else {
@@ -287,6 +312,63 @@ async fn connections_past_the_cap_are_told_503_until_one_closes() {
         }
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(tokio::time::Instant::now() < deadline, "places never freed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_client_holds_at_most_its_share_of_connections_and_proxies_are_not_counted() {
+    let app = TestApp::spawn_configured(|config| {
+        config.limits = ConnectionLimits {
+            header_read_timeout: Duration::from_secs(60),
+            max_connections: 16,
+            max_connections_per_client: 2,
+            ..short_limits()
+        };
+        config.trusted_proxies = vec!["127.0.0.3".into()];
+    })
+    .await;
+    let held = hold_served(&app, Some("127.0.0.2"), 2).await;
+    for (path, docker) in [
+        ("/containerregistries/registries", false),
+        ("/registry/token?service=x", true),
+    ] {
+        let answer = refused_answer(connect_from(&app, "127.0.0.2").await, path).await;
+        if docker {
+            answer.expect_docker(429, "TOOMANYREQUESTS");
+        } else {
+            answer.expect_ionos(429, "too-many-connections");
+            let message = answer.body["messages"][0]["message"].as_str().unwrap();
+            assert!(message.contains("2 open connections"), "{message}");
+        }
+        assert_eq!(answer.header("retry-after"), Some("1"));
+    }
+    // Another client is served meanwhile, and so are a trusted proxy's
+    // connections, however many.
+    assert_eq!(
+        app.get("/healthz").send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let proxied = hold_served(&app, Some("127.0.0.3"), 5).await;
+    drop(proxied);
+    // Once one of its connections closes, the client has a place again.
+    drop(held.into_iter().next());
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let mut stream = connect_from(&app, "127.0.0.2").await;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: tollgate\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = read_until_closed(&mut stream).await;
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the place never came back"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
