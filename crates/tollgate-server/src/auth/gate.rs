@@ -501,6 +501,8 @@ impl Credential for RegistryNotifications<'_> {
         LoginKind::RegistryNotifications
     }
 
+    /// Not throttled, like a signed token: the secret is 256 random bits
+    /// that Tollgate made, which no guesser can find by trying.
     fn guessable(&self) -> Option<Guessable<'_>> {
         None
     }
