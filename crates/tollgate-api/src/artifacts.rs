@@ -52,12 +52,20 @@ pub struct Repository {
     pub name: String,
 }
 
-/// `RepositoryMetadata`: the counts, and when it was first pushed to and
-/// last pushed and pulled. Nothing scans, so `lastSeverity` is left out.
+/// `RepositoryMetadata`: the counts, when it was first pushed to and last
+/// pushed and pulled, and who pushed first and last (the registry token
+/// the registry names; left out when unknown). The last push is the last
+/// modification. Nothing scans, so `lastSeverity` is left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RepositoryMetadata {
     pub created_date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified_by: Option<String>,
     pub artifact_count: i64,
     pub pull_count: i64,
     pub push_count: i64,
@@ -88,12 +96,17 @@ pub struct Artifact {
     pub media_type: String,
 }
 
-/// `ArtifactMetadata`. Nothing scans, so the `vuln*` fields and
-/// `lastScannedAt` are left out.
+/// `ArtifactMetadata`, with who pushed first and last as for a repository.
+/// Nothing scans, so the `vuln*` fields and `lastScannedAt` are left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ArtifactMetadata {
     pub created_date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    pub last_modified_date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified_by: Option<String>,
     pub last_pushed_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_pulled_at: Option<String>,

@@ -754,11 +754,12 @@ async function loadRepositories(registry, slot) {
       cell('Pulls', String(m.pullCount)),
       cell('Pushes', String(m.pushCount)),
       cell('Last push', formatDate(m.lastPushedAt)),
+      cell('Last push by', m.lastModifiedBy ? h('span', { class: 'mono' }, m.lastModifiedBy) : 'unknown'),
       cell('Last pull', m.lastPulledAt ? formatDate(m.lastPulledAt) : 'never'),
       cell('Details', show, artifactsSlot));
   });
   slot.replaceChildren(table(`Repositories of ${registry.properties.name}`,
-    ['Repository', 'Artifacts', 'Pulls', 'Pushes', 'Last push', 'Last pull', h('span', { class: 'visually-hidden' }, 'Details')], rows));
+    ['Repository', 'Artifacts', 'Pulls', 'Pushes', 'Last push', 'Last push by', 'Last pull', h('span', { class: 'visually-hidden' }, 'Details')], rows));
 }
 
 /** Every item of an offset-paged list (repositories, artifacts): its

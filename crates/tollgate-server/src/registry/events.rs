@@ -291,6 +291,7 @@ fn change_of(event: &Notification, now: i64) -> Option<RegistryChange> {
             size: target.size.max(0),
             tag: target.tag.clone().filter(|t| valid_tag(t)),
             at,
+            by: pusher(&event.actor.name),
         }),
         "push" | "mount" => Some(RegistryChange::BlobStored {
             digest: digest?,
@@ -311,6 +312,17 @@ fn change_of(event: &Notification, now: i64) -> Option<RegistryChange> {
         _ => None,
     }
 }
+
+/// Who pushed, as the registry names them (the registry token's name,
+/// with Tollgate's token service): kept if it is a plausible name.
+fn pusher(actor: &str) -> Option<String> {
+    let plausible = (1..=MAX_PUSHER_CHARS).contains(&actor.chars().count())
+        && !actor.chars().any(char::is_control);
+    plausible.then(|| actor.to_owned())
+}
+
+/// The longest pusher's name kept.
+const MAX_PUSHER_CHARS: usize = 255;
 
 /// Whether a target's URL is a manifest's: `.../v2/<name>/manifests/<reference>`
 /// (a repository may itself be named `.../manifests/...`).
@@ -354,7 +366,8 @@ mod tests {
             "timestamp": "2026-11-30T10:00:00.123456789+01:00",
             "action": action,
             "target": target,
-            "request": {"method": method}
+            "request": {"method": method},
+            "actor": {"name": "ci-pusher"}
         }))
         .unwrap()
     }
@@ -378,8 +391,17 @@ mod tests {
                 size: 528,
                 tag: Some("v1".into()),
                 at: 1_796_029_200,
+                by: Some("ci-pusher".into()),
             })
         );
+    }
+
+    #[test]
+    fn only_a_plausible_pusher_is_kept() {
+        assert_eq!(pusher("ci-pusher"), Some("ci-pusher".into()));
+        assert_eq!(pusher(""), None);
+        assert_eq!(pusher("a\nb"), None);
+        assert_eq!(pusher(&"x".repeat(MAX_PUSHER_CHARS + 1)), None);
     }
 
     #[test]

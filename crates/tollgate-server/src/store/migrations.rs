@@ -41,6 +41,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../../migrations/0009_repository_change_counts.sql"),
     ),
+    (10, include_str!("../../migrations/0010_who_pushed.sql")),
 ];
 
 /// The schema version once every migration is applied.

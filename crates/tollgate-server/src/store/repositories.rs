@@ -25,6 +25,9 @@ pub struct RepositoryRecord {
     pub pull_count: i64,
     pub last_pushed_at: Option<i64>,
     pub last_pulled_at: Option<i64>,
+    /// Who pushed first and last (the event's actor), when known.
+    pub created_by: Option<String>,
+    pub last_pushed_by: Option<String>,
 }
 
 /// An artifact (a manifest) of a repository, with its tags.
@@ -40,6 +43,9 @@ pub struct ArtifactRecord {
     pub pull_count: i64,
     pub last_pushed_at: i64,
     pub last_pulled_at: Option<i64>,
+    /// Who pushed first and last (the event's actor), when known.
+    pub created_by: Option<String>,
+    pub last_pushed_by: Option<String>,
 }
 
 /// One thing a registry reported, as the store takes it in.
@@ -53,6 +59,8 @@ pub enum RegistryChange {
         size: i64,
         tag: Option<String>,
         at: i64,
+        /// Who pushed it, as the registry names them.
+        by: Option<String>,
     },
     /// A manifest was downloaded.
     ManifestPulled {
@@ -116,11 +124,12 @@ pub struct Window {
 }
 
 const REPOSITORY_COLUMNS: &str = "r.name, r.created_at, r.push_count, r.pull_count, r.last_pushed_at, r.last_pulled_at, \
+     r.created_by, r.last_pushed_by, \
      (SELECT COUNT(*) FROM artifacts a WHERE a.contract_number = r.contract_number \
       AND a.registry_id = r.registry_id AND a.repository = r.name) AS artifact_count";
 
 const ARTIFACT_COLUMNS: &str = "repository, digest, media_type, size, created_at, push_count, pull_count, \
-     last_pushed_at, last_pulled_at";
+     last_pushed_at, last_pulled_at, created_by, last_pushed_by";
 
 impl Store {
     /// Takes in what a registry reported; an event whose id was taken in
@@ -477,26 +486,42 @@ fn statements<'a>(
             size,
             tag,
             at,
+            by,
         } => {
+            // The last pusher is the one of the latest push (of the same
+            // second, the one taken in last): the SET clauses read the
+            // row as it was before the statement.
             let mut statements = vec![
                 (
                     "INSERT INTO repositories (contract_number, registry_id, name, created_at, \
-                     push_count, pull_count, last_pushed_at, changes) VALUES ($1, $2, $3, $4, 1, 0, $4, 1) \
+                     push_count, pull_count, last_pushed_at, changes, created_by, last_pushed_by) \
+                     VALUES ($1, $2, $3, $4, 1, 0, $4, 1, $5, $5) \
                      ON CONFLICT (contract_number, registry_id, name) DO UPDATE SET \
                      changes = repositories.changes + 1, \
                      push_count = repositories.push_count + 1, last_pushed_at = CASE \
                      WHEN repositories.last_pushed_at IS NULL OR repositories.last_pushed_at < $4 \
-                     THEN $4 ELSE repositories.last_pushed_at END",
-                    with(key(), vec![Param::str(repository), Param::int(*at)]),
+                     THEN $4 ELSE repositories.last_pushed_at END, last_pushed_by = CASE \
+                     WHEN repositories.last_pushed_at IS NULL OR repositories.last_pushed_at <= $4 \
+                     THEN $5 ELSE repositories.last_pushed_by END",
+                    with(
+                        key(),
+                        vec![
+                            Param::str(repository),
+                            Param::int(*at),
+                            Param::opt_str(by.as_deref()),
+                        ],
+                    ),
                 ),
                 (
                     "INSERT INTO artifacts (contract_number, registry_id, repository, digest, \
-                     media_type, size, created_at, push_count, pull_count, last_pushed_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 1, 0, $7) \
+                     media_type, size, created_at, push_count, pull_count, last_pushed_at, \
+                     created_by, last_pushed_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 1, 0, $7, $8, $8) \
                      ON CONFLICT (contract_number, registry_id, repository, digest) DO UPDATE SET \
                      push_count = artifacts.push_count + 1, media_type = $5, size = $6, \
                      last_pushed_at = CASE WHEN artifacts.last_pushed_at < $7 THEN $7 \
-                     ELSE artifacts.last_pushed_at END",
+                     ELSE artifacts.last_pushed_at END, last_pushed_by = CASE \
+                     WHEN artifacts.last_pushed_at <= $7 THEN $8 ELSE artifacts.last_pushed_by END",
                     with(
                         key(),
                         vec![
@@ -505,6 +530,7 @@ fn statements<'a>(
                             Param::str(media_type),
                             Param::int(*size),
                             Param::int(*at),
+                            Param::opt_str(by.as_deref()),
                         ],
                     ),
                 ),
@@ -636,6 +662,8 @@ impl FromRow for RepositoryRecord {
             pull_count: row.get("pull_count")?,
             last_pushed_at: row.get("last_pushed_at")?,
             last_pulled_at: row.get("last_pulled_at")?,
+            created_by: row.get("created_by")?,
+            last_pushed_by: row.get("last_pushed_by")?,
         })
     }
 }
@@ -653,6 +681,8 @@ impl FromRow for ArtifactRecord {
             pull_count: row.get("pull_count")?,
             last_pushed_at: row.get("last_pushed_at")?,
             last_pulled_at: row.get("last_pulled_at")?,
+            created_by: row.get("created_by")?,
+            last_pushed_by: row.get("last_pushed_by")?,
         })
     }
 }

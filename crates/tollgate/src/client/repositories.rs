@@ -124,6 +124,7 @@ fn show(repositories: &[RepositoryRead]) {
         "PULLS",
         "PUSHES",
         "LAST PUSH",
+        "BY",
         "LAST PULL",
     ]);
     for r in repositories {
@@ -134,6 +135,7 @@ fn show(repositories: &[RepositoryRead]) {
             m.pull_count.to_string(),
             m.push_count.to_string(),
             m.last_pushed_at.as_deref().map_or("-".into(), output::date),
+            m.last_modified_by.clone().unwrap_or_else(|| "-".into()),
             m.last_pulled_at
                 .as_deref()
                 .map_or("never".into(), output::date),
@@ -143,7 +145,7 @@ fn show(repositories: &[RepositoryRead]) {
 }
 
 fn show_artifacts(artifacts: &[ArtifactRead]) {
-    let mut table = Table::new(&["DIGEST", "TAGS", "PULLS", "PUSHES", "LAST PUSH"]);
+    let mut table = Table::new(&["DIGEST", "TAGS", "PULLS", "PUSHES", "LAST PUSH", "BY"]);
     for a in artifacts {
         table.row(vec![
             a.properties.digest.clone(),
@@ -151,6 +153,10 @@ fn show_artifacts(artifacts: &[ArtifactRead]) {
             a.metadata.pull_count.to_string(),
             a.metadata.push_count.to_string(),
             output::date(&a.metadata.last_pushed_at),
+            a.metadata
+                .last_modified_by
+                .clone()
+                .unwrap_or_else(|| "-".into()),
         ]);
     }
     table.print();

@@ -10,6 +10,7 @@ first (setUpModule). The environment gives:
   TOKEN          an owner's access token (these operations take Bearer only)
   REGISTRY_ID    the registry's id
   DIGEST         the digest of the image's manifest
+  PUSHER         the name of the registry token skopeo pushed with
 Every call goes through the SDK unchanged.
 """
 
@@ -23,6 +24,7 @@ from ionoscloud_container_registry.rest import ApiException
 HOST = os.environ["TOLLGATE_URL"] + "/containerregistries"
 REGISTRY = os.environ["REGISTRY_ID"]
 DIGEST = os.environ["DIGEST"]
+PUSHER = os.environ["PUSHER"]
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
@@ -67,6 +69,9 @@ class Repositories(unittest.TestCase):
         self.assertIsInstance(meta.last_pushed_at, datetime.datetime)
         self.assertIsInstance(meta.last_pulled_at, datetime.datetime)
         self.assertGreaterEqual(meta.last_pulled_at, meta.last_pushed_at)
+        # Who pushed, as the registry names them: the registry token.
+        self.assertEqual((meta.created_by, meta.last_modified_by), (PUSHER, PUSHER))
+        self.assertEqual(meta.last_modified_date, meta.last_pushed_at)
         tool = self.api.registries_repositories_find_by_name(REGISTRY, "other/tool")
         self.assertEqual((tool.metadata.artifact_count, tool.metadata.push_count, tool.metadata.pull_count), (1, 1, 0))
         self.assertIsNone(tool.metadata.last_pulled_at)
@@ -114,6 +119,8 @@ class Artifacts(unittest.TestCase):
         self.assertEqual((artifact.metadata.push_count, artifact.metadata.pull_count), (2, 2))
         self.assertIsInstance(artifact.metadata.last_pushed_at, datetime.datetime)
         self.assertIsInstance(artifact.metadata.last_pulled_at, datetime.datetime)
+        self.assertEqual((artifact.metadata.created_by, artifact.metadata.last_modified_by), (PUSHER, PUSHER))
+        self.assertEqual(artifact.metadata.last_modified_date, artifact.metadata.last_pushed_at)
 
     def test_one_artifact_by_digest(self):
         found = self.api.registries_repositories_artifacts_find_by_digest(REGISTRY, "team/app", DIGEST)

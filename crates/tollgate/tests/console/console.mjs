@@ -199,6 +199,8 @@ async function main() {
     check(!(await page.content()).includes(password), 'the password is still on the page after a reload');
     await page.getByRole('button', { name: 'Artifacts of team/app' }).click();
     await page.getByRole('listitem').filter({ hasText: 'pulled 0×' }).waitFor();
+    // Who pushed: the registry token, as the registry names it.
+    await page.getByRole('row').filter({ hasText: 'team/app' }).filter({ hasText: 'ci-push' }).waitFor();
     await accessible(page, 'registry with repositories');
     await screenshot(page, 'registry');
 

@@ -67,9 +67,14 @@ async fn notify(app: &TestApp, registry: &str, secret: &str, events: Value) -> r
 const DIGEST: &str = "sha256:4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b";
 
 fn manifest_push(id: &str, repository: &str, tag: &str) -> Value {
+    manifest_push_by(id, repository, tag, "ci", "2026-11-30T10:00:00Z")
+}
+
+/// A manifest push by `actor` at `timestamp`.
+fn manifest_push_by(id: &str, repository: &str, tag: &str, actor: &str, timestamp: &str) -> Value {
     json!({
         "id": id,
-        "timestamp": "2026-11-30T10:00:00Z",
+        "timestamp": timestamp,
         "action": "push",
         "target": {
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -78,7 +83,7 @@ fn manifest_push(id: &str, repository: &str, tag: &str) -> Value {
             "url": format!("http://registry/v2/{repository}/manifests/{DIGEST}")
         },
         "request": {"id": "r", "method": "PUT", "useragent": "test"},
-        "actor": {"name": "ci"},
+        "actor": {"name": actor},
         "source": {"addr": "registry:5000", "instanceID": "i"}
     })
 }
@@ -174,6 +179,42 @@ async fn one_registry_cannot_send_anothers_events_and_a_repeated_event_counts_on
         .await
         .unwrap();
     expect_error(foreign, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn who_pushed_first_and_last_is_kept_whatever_order_the_events_come_in() {
+    let app = TestApp::spawn().await;
+    let id = create_registry(&app, "holding").await;
+    let secret = notifications_secret(&app, "holding").await;
+    let events = json!([
+        manifest_push_by("e1", "team/app", "v1", "alice", "2026-11-30T10:00:00Z"),
+        manifest_push_by("e2", "team/app", "v2", "bob", "2026-11-30T11:00:00Z"),
+        // Delivered last, pushed in between: not the last push.
+        manifest_push_by("e3", "team/app", "v3", "carol", "2026-11-30T10:30:00Z"),
+    ]);
+    let sent = notify(&app, "holding", &secret, events).await;
+    assert_eq!(sent.status(), StatusCode::NO_CONTENT);
+    let repository = app
+        .owner_json(&format!("{CR}/registries/{id}/repositories/team%2Fapp"))
+        .await;
+    let artifact = app
+        .owner_json(&format!(
+            "{CR}/registries/{id}/repositories/team%2Fapp/artifacts/{DIGEST}"
+        ))
+        .await;
+    for read in [&repository, &artifact] {
+        let metadata = &read["metadata"];
+        assert_eq!(metadata["createdBy"], "alice", "{read}");
+        assert_eq!(metadata["lastModifiedBy"], "bob", "{read}");
+        assert_eq!(
+            metadata["lastModifiedDate"], "2026-11-30T11:00:00Z",
+            "{read}"
+        );
+        assert_eq!(
+            metadata["lastPushedAt"], metadata["lastModifiedDate"],
+            "{read}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -371,6 +412,7 @@ async fn a_real_registry_reports_pushes_and_pulls_that_the_official_sdk_reads() 
             ("TOKEN", token.as_str()),
             ("REGISTRY_ID", registry.as_str()),
             ("DIGEST", digest.as_str()),
+            ("PUSHER", "ci"),
         ],
     )
     .await;

@@ -335,6 +335,9 @@ fn repository_to_wire(
         ),
         metadata: RepositoryMetadata {
             created_date: rfc3339(r.created_at),
+            created_by: r.created_by.clone(),
+            last_modified_date: r.last_pushed_at.map(rfc3339),
+            last_modified_by: r.last_pushed_by.clone(),
             artifact_count: r.artifact_count,
             pull_count: r.pull_count,
             push_count: r.push_count,
@@ -359,6 +362,9 @@ fn artifact_to_wire(state: &AppState, registry: &RegistryId, a: &ArtifactRecord)
         ),
         metadata: ArtifactMetadata {
             created_date: rfc3339(a.created_at),
+            created_by: a.created_by.clone(),
+            last_modified_date: rfc3339(a.last_pushed_at),
+            last_modified_by: a.last_pushed_by.clone(),
             last_pushed_at: rfc3339(a.last_pushed_at),
             last_pulled_at: a.last_pulled_at.map(rfc3339),
             push_count: a.push_count,
