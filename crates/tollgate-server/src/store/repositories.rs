@@ -97,24 +97,33 @@ pub enum OrderColumn {
 }
 
 impl Order {
-    /// `ORDER BY` for this order, with a stable tie-break; a missing time
-    /// sorts as the earliest.
-    fn sql(self, tie_break: &str) -> String {
+    /// `ORDER BY` for this order, with a stable tie-break (columns), on
+    /// the columns of `table` (`""`: unqualified); a missing time sorts as
+    /// the earliest.
+    fn sql(self, table: &str, tie_break: &[&str]) -> String {
+        let tie_break = tie_break
+            .iter()
+            .map(|column| format!("{table}{column}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let Some(column) = self.column else {
             return format!(" ORDER BY {tie_break}");
         };
         let column = match column {
-            OrderColumn::Name => "name",
-            OrderColumn::LastPush => "COALESCE(last_pushed_at, -1)",
-            OrderColumn::LastPull => "COALESCE(last_pulled_at, -1)",
-            OrderColumn::ArtifactCount => "artifact_count",
-            OrderColumn::PushCount => "push_count",
-            OrderColumn::PullCount => "pull_count",
+            OrderColumn::Name => format!("{table}name"),
+            OrderColumn::LastPush => format!("COALESCE({table}last_pushed_at, -1)"),
+            OrderColumn::LastPull => format!("COALESCE({table}last_pulled_at, -1)"),
+            OrderColumn::ArtifactCount => format!("{table}artifact_count"),
+            OrderColumn::PushCount => format!("{table}push_count"),
+            OrderColumn::PullCount => format!("{table}pull_count"),
         };
         let direction = if self.descending { "DESC" } else { "ASC" };
         format!(" ORDER BY {column} {direction}, {tie_break}")
     }
 }
+
+/// How artifacts are told apart, last in every order.
+const ARTIFACT_KEY: [&str; 2] = ["repository", "digest"];
 
 /// One page of a list: where it starts and how long it may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,7 +235,7 @@ impl Store {
             "SELECT * FROM (SELECT {REPOSITORY_COLUMNS} FROM repositories r \
              WHERE r.contract_number = $1 AND r.registry_id = $2 AND r.name LIKE $3 ESCAPE '\\') listed{} \
              LIMIT $4 OFFSET $5",
-            order.sql("name")
+            order.sql("", &["name"])
         );
         let params = [
             Param::contract(contract),
@@ -283,14 +292,12 @@ impl Store {
         };
         params.push(Param::int(window.limit));
         params.push(Param::int(window.offset));
-        let sql = format!(
+        let page = format!(
             "SELECT {ARTIFACT_COLUMNS} FROM artifacts \
              WHERE contract_number = $1 AND registry_id = $2{condition}{} LIMIT {limit} OFFSET {offset}",
-            order.sql("repository, digest")
+            order.sql("", &ARTIFACT_KEY)
         );
-        let mut artifacts: Vec<ArtifactRecord> = self.read_all(&sql, &params).await?;
-        self.add_tags(contract, registry, &mut artifacts).await?;
-        Ok(artifacts)
+        self.read_tagged(&page, order, &params).await
     }
 
     /// One artifact of a repository, by digest.
@@ -301,7 +308,7 @@ impl Store {
         repository: &str,
         digest: &str,
     ) -> StoreResult<Option<ArtifactRecord>> {
-        let sql = format!(
+        let page = format!(
             "SELECT {ARTIFACT_COLUMNS} FROM artifacts \
              WHERE contract_number = $1 AND registry_id = $2 AND repository = $3 AND digest = $4"
         );
@@ -311,10 +318,43 @@ impl Store {
             Param::str(repository),
             Param::str(digest),
         ];
-        let found: Option<ArtifactRecord> = self.read_optional(&sql, &params).await?;
-        let mut found: Vec<ArtifactRecord> = found.into_iter().collect();
-        self.add_tags(contract, registry, &mut found).await?;
-        Ok(found.pop())
+        let order = Order {
+            column: None,
+            descending: false,
+        };
+        Ok(self.read_tagged(&page, order, &params).await?.pop())
+    }
+
+    /// The artifacts `page` selects (its first two parameters the contract
+    /// and the registry), each with its tags, in one query: the page is
+    /// joined with the tags, sorted by `order` (the page's own) and then by
+    /// tag, and the rows of one artifact are folded into one.
+    async fn read_tagged(
+        &self,
+        page: &str,
+        order: Order,
+        params: &[Param<'_>],
+    ) -> StoreResult<Vec<ArtifactRecord>> {
+        let sql = format!(
+            "SELECT page.*, t.tag FROM ({page}) page LEFT JOIN artifact_tags t \
+             ON t.contract_number = $1 AND t.registry_id = $2 \
+             AND t.repository = page.repository AND t.digest = page.digest{}, t.tag",
+            order.sql("page.", &ARTIFACT_KEY)
+        );
+        let rows: Vec<TaggedRow> = self.read_all(&sql, params).await?;
+        let mut artifacts: Vec<ArtifactRecord> = Vec::new();
+        for TaggedRow { artifact, tag } in rows {
+            let same = artifacts.last().is_some_and(|last| {
+                last.repository == artifact.repository && last.digest == artifact.digest
+            });
+            if !same {
+                artifacts.push(artifact);
+            }
+            if let (Some(tag), Some(last)) = (tag, artifacts.last_mut()) {
+                last.tags.push(tag);
+            }
+        }
+        Ok(artifacts)
     }
 
     /// Forgets a repository, its artifacts and tags (its manifests were
@@ -379,41 +419,6 @@ impl Store {
             &[Param::int(before)],
         )
         .await
-    }
-
-    /// Fills in the tags of `artifacts` (one query per repository listed).
-    async fn add_tags(
-        &self,
-        contract: ContractNumber,
-        registry: &RegistryId,
-        artifacts: &mut [ArtifactRecord],
-    ) -> StoreResult<()> {
-        let mut repositories: Vec<String> =
-            artifacts.iter().map(|a| a.repository.clone()).collect();
-        repositories.sort();
-        repositories.dedup();
-        for repository in repositories {
-            let params = [
-                Param::contract(contract),
-                Param::str(registry.as_str()),
-                Param::str(&repository),
-            ];
-            let tags: Vec<Tag> = self
-                .read_all(
-                    "SELECT digest, tag FROM artifact_tags WHERE contract_number = $1 \
-                     AND registry_id = $2 AND repository = $3 ORDER BY tag",
-                    &params,
-                )
-                .await?;
-            for artifact in artifacts.iter_mut().filter(|a| a.repository == repository) {
-                artifact.tags = tags
-                    .iter()
-                    .filter(|t| t.digest == artifact.digest)
-                    .map(|t| t.tag.clone())
-                    .collect();
-            }
-        }
-        Ok(())
     }
 }
 
@@ -638,15 +643,16 @@ impl FromRow for Digest {
     }
 }
 
-struct Tag {
-    digest: String,
-    tag: String,
+/// An artifact with one of its tags (or none), as `read_tagged` joins them.
+struct TaggedRow {
+    artifact: ArtifactRecord,
+    tag: Option<String>,
 }
 
-impl FromRow for Tag {
+impl FromRow for TaggedRow {
     fn from_row(row: &impl Columns) -> StoreResult<Self> {
-        Ok(Tag {
-            digest: row.get("digest")?,
+        Ok(TaggedRow {
+            artifact: ArtifactRecord::from_row(row)?,
             tag: row.get("tag")?,
         })
     }
