@@ -1,7 +1,8 @@
 //! Tollgate as a client of a registry's own HTTP API (Distribution's
 //! `/v2/`), with access tokens it issues to itself
 //! ([`RegistryTokenIssuer::own_access_token`]): the catalog, a
-//! repository's tags, a manifest's digest, and deleting a manifest.
+//! repository's tags, a manifest (its digest, and the blobs and manifests
+//! it references), and deleting a manifest.
 //! Where each registry's API is, the operator says
 //! (`tollgate admin registry-connect`).
 
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, LINK};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, LINK};
 use serde::Deserialize;
 
 use super::access::Access;
@@ -51,12 +52,37 @@ impl RegistryAddress {
     }
 }
 
-/// A manifest as its `HEAD` describes it.
+/// The largest manifest read (Distribution's own limit is 4 MiB).
+const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+
+/// A manifest as the registry serves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ManifestHead {
+pub struct Manifest {
     pub digest: String,
     pub media_type: String,
     pub size: i64,
+    /// The blobs it references (config and layers), with their sizes.
+    pub blobs: Vec<(String, i64)>,
+    /// The manifests an index references (the images of each platform).
+    pub manifests: Vec<String>,
+}
+
+/// What of a manifest's JSON is read: the descriptors it holds.
+#[derive(Deserialize, Default)]
+struct ManifestBody {
+    #[serde(default)]
+    config: Option<Descriptor>,
+    #[serde(default)]
+    layers: Vec<Descriptor>,
+    #[serde(default)]
+    manifests: Vec<Descriptor>,
+}
+
+#[derive(Deserialize)]
+struct Descriptor {
+    digest: String,
+    #[serde(default)]
+    size: i64,
 }
 
 /// Why a call to a registry's API failed.
@@ -155,12 +181,12 @@ impl RegistryApi {
         at: &RegistryAddress,
         repository: &str,
         reference: &str,
-    ) -> Result<Option<ManifestHead>, RegistryApiError> {
+    ) -> Result<Option<Manifest>, RegistryApiError> {
         let token = self.token(at, "repository", repository, &["pull"]);
         let url = format!("{}/v2/{repository}/manifests/{reference}", at.url);
         let response = self
             .http
-            .head(&url)
+            .get(&url)
             .bearer_auth(&token)
             .header(ACCEPT, MANIFEST_ACCEPT)
             .send()
@@ -169,7 +195,7 @@ impl RegistryApi {
         if response.status() == StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        let response = ok(response, &url)?;
+        let mut response = ok(response, &url)?;
         let header = |name: &str| {
             response
                 .headers()
@@ -179,12 +205,30 @@ impl RegistryApi {
         };
         let digest = header("docker-content-digest")
             .ok_or_else(|| RegistryApiError(format!("{url}: no Docker-Content-Digest")))?;
-        Ok(Some(ManifestHead {
+        let media_type = header(CONTENT_TYPE.as_str()).unwrap_or_default();
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| RegistryApiError(format!("{url}: {e}")))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_MANIFEST_BYTES {
+                return Err(RegistryApiError(format!(
+                    "{url}: a manifest larger than {MAX_MANIFEST_BYTES} bytes"
+                )));
+            }
+        }
+        // A manifest whose JSON says nothing readable still exists and has
+        // its size; it just references nothing counted here.
+        let read: ManifestBody = serde_json::from_slice(&body).unwrap_or_default();
+        let size = |d: &Descriptor| (d.digest.clone(), d.size.max(0));
+        Ok(Some(Manifest {
             digest,
-            media_type: header(CONTENT_TYPE.as_str()).unwrap_or_default(),
-            size: header(CONTENT_LENGTH.as_str())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
+            media_type,
+            size: body.len() as i64,
+            blobs: read.config.iter().chain(&read.layers).map(size).collect(),
+            manifests: read.manifests.into_iter().map(|d| d.digest).collect(),
         }))
     }
 

@@ -5,8 +5,11 @@
 //! added (counted as pushed once, at the time of the resync), each
 //! catalogued repository's tags become the ones the registry has, and
 //! artifacts the registry no longer has are removed. Counts and times of
-//! known artifacts stay as the events made them. Run by `tollgate admin
-//! registry-resync` and on a schedule by `serve`.
+//! known artifacts stay as the events made them. The storage usage is
+//! recounted from the blobs the manifests reference: the blobs of deleted
+//! manifests, which no event reports freed (the registry's garbage
+//! collection frees them, silently), leave it. Run by
+//! `tollgate admin registry-resync` and on a schedule by `serve`.
 //!
 //! Each repository is read and applied in a transaction of its own, and
 //! only if no event changed it while it was read (the store checks its
@@ -19,7 +22,7 @@ use std::time::Duration;
 
 use tollgate_api::repository::RepositoryName;
 
-use super::distribution::{RegistryAddress, RegistryApi, RegistryApiError};
+use super::distribution::{Manifest, RegistryAddress, RegistryApi, RegistryApiError};
 use super::events::{valid_digest, valid_tag};
 use crate::clock::Clock;
 use crate::store::{ConnectedRegistry, RepositoryReading, SeenArtifact, Store, StoreError};
@@ -33,6 +36,8 @@ pub struct Resynced {
     pub artifacts: usize,
     /// Artifacts the registry no longer has, removed.
     pub removed: usize,
+    /// Blobs the registry's manifests reference, recounted.
+    pub blobs: usize,
     /// Repositories an event changed while they were read: left as the
     /// events made them, to be read again by the next run.
     pub left_to_next_run: usize,
@@ -49,8 +54,8 @@ impl std::fmt::Display for Resynced {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} repositories, {} artifacts, {} removed",
-            self.repositories, self.artifacts, self.removed
+            "{} repositories, {} artifacts, {} removed, {} blobs referenced",
+            self.repositories, self.artifacts, self.removed, self.blobs
         )?;
         if self.left_to_next_run > 0 {
             write!(
@@ -120,13 +125,15 @@ impl Resync {
     /// catalog no longer lists.
     pub async fn registry(&self, registry: &ConnectedRegistry) -> Result<Resynced, ResyncError> {
         let at = RegistryAddress::of(registry, &self.domain);
+        let began = self.clock.now();
         let mut done = Resynced::default();
+        let mut blobs = BTreeMap::new();
         let mut catalogued = HashSet::new();
         for name in self.api.catalog(&at).await? {
             let Ok(name) = RepositoryName::parse("repository", &name) else {
                 continue;
             };
-            self.repository(&at, registry, name.as_str(), true, &mut done)
+            self.repository(&at, registry, name.as_str(), true, &mut done, &mut blobs)
                 .await?;
             catalogued.insert(name.as_str().to_owned());
         }
@@ -136,12 +143,21 @@ impl Resync {
             .await?
         {
             if !catalogued.contains(&name) {
-                self.repository(&at, registry, &name, false, &mut done)
+                self.repository(&at, registry, &name, false, &mut done, &mut blobs)
                     .await?;
             }
         }
+        done.blobs = blobs.len();
+        // Every repository was read: the blobs its manifests reference are
+        // what the registry keeps (the rest goes at its garbage collection).
         self.store
-            .sum_registry_storage(registry.contract, &registry.id)
+            .recount_storage(
+                registry.contract,
+                &registry.id,
+                &blobs,
+                began,
+                self.clock.now(),
+            )
             .await?;
         Ok(done)
     }
@@ -149,7 +165,8 @@ impl Resync {
     /// Reads one repository from the registry and applies it, unless an
     /// event changes it meanwhile. Only a catalogued repository has tags
     /// to read; for every artifact known but not seen tagged, the registry
-    /// is asked whether it still has the manifest.
+    /// is asked whether it still has the manifest. The blobs the manifests
+    /// found reference are added to `blobs`.
     async fn repository(
         &self,
         at: &RegistryAddress,
@@ -157,21 +174,24 @@ impl Resync {
         name: &str,
         catalogued: bool,
         done: &mut Resynced,
+        blobs: &mut BTreeMap<String, i64>,
     ) -> Result<(), ResyncError> {
         let (contract, id) = (registry.contract, &registry.id);
         let changes_before = self.store.repository_changes(contract, id, name).await?;
         let known = self.store.repository_digests(contract, id, name).await?;
         let seen = if catalogued {
-            self.tagged_artifacts(at, name).await?
+            self.tagged_artifacts(at, name, blobs).await?
         } else {
             Vec::new()
         };
         let mut gone = Vec::new();
         for digest in known {
-            if !seen.iter().any(|artifact| artifact.digest == digest)
-                && self.api.manifest(at, name, &digest).await?.is_none()
-            {
-                gone.push(digest);
+            if seen.iter().any(|artifact| artifact.digest == digest) {
+                continue;
+            }
+            match self.api.manifest(at, name, &digest).await? {
+                Some(manifest) => self.note_blobs(at, name, &manifest, blobs).await?,
+                None => gone.push(digest),
             }
         }
         let reading = RepositoryReading {
@@ -195,35 +215,62 @@ impl Resync {
         Ok(())
     }
 
-    /// A repository's tagged artifacts, as its tags and their manifests show them.
+    /// A repository's tagged artifacts, as its tags and their manifests
+    /// show them; the blobs they reference are added to `blobs`.
     async fn tagged_artifacts(
         &self,
         at: &RegistryAddress,
         name: &str,
+        blobs: &mut BTreeMap<String, i64>,
     ) -> Result<Vec<SeenArtifact>, ResyncError> {
         let mut by_digest: BTreeMap<String, SeenArtifact> = BTreeMap::new();
         for tag in self.api.tags(at, name).await? {
             if !valid_tag(&tag) {
                 continue;
             }
-            let Some(head) = self.api.manifest(at, name, &tag).await? else {
+            let Some(manifest) = self.api.manifest(at, name, &tag).await? else {
                 continue;
             };
-            if !valid_digest(&head.digest) {
+            if !valid_digest(&manifest.digest) {
                 continue;
             }
+            if !by_digest.contains_key(&manifest.digest) {
+                self.note_blobs(at, name, &manifest, blobs).await?;
+            }
             by_digest
-                .entry(head.digest.clone())
+                .entry(manifest.digest.clone())
                 .or_insert_with(|| SeenArtifact {
-                    digest: head.digest,
-                    media_type: head.media_type,
-                    size: head.size,
+                    digest: manifest.digest,
+                    media_type: manifest.media_type,
+                    size: manifest.size,
                     tags: Vec::new(),
                 })
                 .tags
                 .push(tag);
         }
         Ok(by_digest.into_values().collect())
+    }
+
+    /// Adds the blobs `manifest` references to `blobs`, with those of the
+    /// manifests it references if it is an index (one level: an index of
+    /// indexes is not followed further).
+    async fn note_blobs(
+        &self,
+        at: &RegistryAddress,
+        name: &str,
+        manifest: &Manifest,
+        blobs: &mut BTreeMap<String, i64>,
+    ) -> Result<(), ResyncError> {
+        blobs.extend(manifest.blobs.iter().cloned());
+        for child in &manifest.manifests {
+            if !valid_digest(child) {
+                continue;
+            }
+            if let Some(child) = self.api.manifest(at, name, child).await? {
+                blobs.extend(child.blobs);
+            }
+        }
+        Ok(())
     }
 
     /// Resynchronises every connected registry every `period`, for ever.

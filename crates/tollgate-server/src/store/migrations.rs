@@ -42,6 +42,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0009_repository_change_counts.sql"),
     ),
     (10, include_str!("../../migrations/0010_who_pushed.sql")),
+    (11, include_str!("../../migrations/0011_blob_sightings.sql")),
 ];
 
 /// The schema version once every migration is applied.

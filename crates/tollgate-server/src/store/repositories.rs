@@ -187,14 +187,14 @@ impl Store {
                 }
                 _ => None,
             };
-            for (sql, params) in statements(contract, registry, change) {
-                let touched = bind(sqlx::query(sql), &params)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if let RegistryChange::BlobStored { size, .. } = change {
-                    storage_delta += *size * touched as i64;
+            if let RegistryChange::BlobStored { digest, size } = change {
+                if store_blob(&mut tx, contract, registry, digest, *size, now).await? {
+                    storage_delta += *size;
                 }
+                continue;
+            }
+            for (sql, params) in statements(contract, registry, change) {
+                bind(sqlx::query(sql), &params).execute(&mut *tx).await?;
             }
             storage_delta += match (change, known_size) {
                 (RegistryChange::ManifestPushed { size, .. }, None) => *size,
@@ -448,6 +448,53 @@ async fn artifact_size(
     row.map(|row| row.get("size")).transpose()
 }
 
+/// Notes that the registry stores a blob, seen `now`; answers whether it
+/// is new to the registry (and so adds to its storage usage).
+async fn store_blob(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    contract: ContractNumber,
+    registry: &RegistryId,
+    digest: &str,
+    size: i64,
+    now: i64,
+) -> StoreResult<bool> {
+    let params = [
+        Param::contract(contract),
+        Param::str(registry.as_str()),
+        Param::str(digest),
+        Param::int(size),
+        Param::int(now),
+    ];
+    let new = bind(
+        sqlx::query(
+            "INSERT INTO registry_blobs (contract_number, registry_id, digest, size, seen_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (contract_number, registry_id, digest) DO NOTHING",
+        ),
+        &params,
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if new == 0 {
+        let seen = [
+            Param::int(now),
+            Param::contract(contract),
+            Param::str(registry.as_str()),
+            Param::str(digest),
+        ];
+        bind(
+            sqlx::query(
+                "UPDATE registry_blobs SET seen_at = $1 WHERE contract_number = $2 \
+                 AND registry_id = $3 AND digest = $4",
+            ),
+            &seen,
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(new == 1)
+}
+
 /// Sums a registry's storage usage again from its blobs and artifacts (after
 /// a deletion or a resynchronisation; deliveries move it by their changes).
 pub(super) async fn sum_storage(
@@ -605,11 +652,8 @@ fn statements<'a>(
                 with(key(), vec![Param::str(repository), Param::str(tag)]),
             ),
         ],
-        RegistryChange::BlobStored { digest, size } => vec![(
-            "INSERT INTO registry_blobs (contract_number, registry_id, digest, size) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (contract_number, registry_id, digest) DO NOTHING",
-            with(key(), vec![Param::str(digest), Param::int(*size)]),
-        )],
+        // Taken in by `store_blob`, which also moves the storage usage.
+        RegistryChange::BlobStored { .. } => Vec::new(),
     }
 }
 

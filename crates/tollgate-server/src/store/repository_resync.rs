@@ -7,6 +7,10 @@
 //! what was read is applied only if the count is still the one noted before
 //! the read began, and the check takes the repository's row for the rest of
 //! the transaction, so that an event is never undone by an older reading.
+//! Blobs are recounted the same way: what the reading found, and what
+//! events reported since it began, stay.
+
+use std::collections::BTreeMap;
 
 use tollgate_api::auth::ContractNumber;
 use tollgate_api::registry_rules::RegistryId;
@@ -172,14 +176,66 @@ impl Store {
         Ok(true)
     }
 
-    /// Sums a registry's storage usage again from its blobs and artifacts.
-    pub async fn sum_registry_storage(
+    /// Recounts a registry's blobs from what its manifests reference
+    /// (`blobs`, read from its API since `since`): each is noted as seen
+    /// `now`, the blobs seen neither by this reading nor by an event since
+    /// `since` are forgotten, and the storage usage is summed again.
+    pub async fn recount_storage(
         &self,
         contract: ContractNumber,
         registry: &RegistryId,
+        blobs: &BTreeMap<String, i64>,
+        since: i64,
+        now: i64,
     ) -> StoreResult<()> {
         let mut tx = self.pool().begin().await?;
+        for (digest, size) in blobs {
+            let params = [
+                Param::contract(contract),
+                Param::str(registry.as_str()),
+                Param::str(digest),
+                Param::int(*size),
+                Param::int(now),
+            ];
+            bind(
+                sqlx::query(
+                    "INSERT INTO registry_blobs (contract_number, registry_id, digest, size, seen_at) \
+                     VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (contract_number, registry_id, digest) DO UPDATE SET seen_at = $5",
+                ),
+                &params,
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        let stale = [
+            Param::contract(contract),
+            Param::str(registry.as_str()),
+            Param::int(since),
+        ];
+        bind(
+            sqlx::query(
+                "DELETE FROM registry_blobs WHERE contract_number = $1 AND registry_id = $2 \
+                 AND seen_at < $3",
+            ),
+            &stale,
+        )
+        .execute(&mut *tx)
+        .await?;
         sum_storage(&mut tx, contract, registry).await?;
+        let stamped = [
+            Param::int(now),
+            Param::contract(contract),
+            Param::str(registry.as_str()),
+        ];
+        bind(
+            sqlx::query(
+                "UPDATE registries SET storage_updated_at = $1 WHERE contract_number = $2 AND id = $3",
+            ),
+            &stamped,
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! (`tests/conformance/repositories_sdk.py`). Also: notifications are
 //! authenticated per registry, and a repeated event counts once.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tollgate_api::auth::ContractNumber;
 use tollgate_api::registry_rules::{RegistryId, RegistryName};
+use tollgate_server::clock::Clock;
 use tollgate_server::config::DEFAULT_ISSUER;
 use tollgate_server::registry::events::RegistryEvents;
 use tollgate_server::store::{RepositoryReading, SeenArtifact};
@@ -218,6 +220,54 @@ async fn who_pushed_first_and_last_is_kept_whatever_order_the_events_come_in() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_recount_keeps_the_blobs_reported_since_it_began_and_forgets_the_rest() {
+    let app = TestApp::spawn().await;
+    let id = create_registry(&app, "holding").await;
+    let secret = notifications_secret(&app, "holding").await;
+    let contract = ContractNumber::new(OWNER_CONTRACT).unwrap();
+    let registry = RegistryId::parse("registry", &id).unwrap();
+    let layer = format!("sha256:{}", "b".repeat(64));
+    let blob_push = json!({
+        "id": "b1", "timestamp": "2026-11-30T10:00:00Z", "action": "push",
+        "target": {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": 1000,
+            "digest": layer, "repository": "team/app",
+            "url": format!("http://registry/v2/team/app/blobs/{layer}")},
+        "request": {"id": "r", "method": "PUT", "useragent": "test"}, "actor": {"name": "ci"}
+    });
+    let sent = notify(&app, "holding", &secret, json!([blob_push])).await;
+    assert_eq!(sent.status(), StatusCode::NO_CONTENT);
+    let registry_path = format!("{CR}/registries/{id}");
+    let usage = || app.owner_json(&registry_path);
+    assert_eq!(usage().await["properties"]["storageUsage"]["bytes"], 1000);
+    let reported_at = app.clock.now();
+    // A recount that began when the blob was reported keeps it, though no
+    // manifest it read references it (its push may still be under way)...
+    app.store
+        .recount_storage(
+            contract,
+            &registry,
+            &BTreeMap::new(),
+            reported_at,
+            reported_at,
+        )
+        .await
+        .unwrap();
+    assert_eq!(usage().await["properties"]["storageUsage"]["bytes"], 1000);
+    // ...and one that began later forgets it.
+    app.store
+        .recount_storage(
+            contract,
+            &registry,
+            &BTreeMap::new(),
+            reported_at + 1,
+            reported_at + 1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(usage().await["properties"]["storageUsage"]["bytes"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_event_taken_in_while_a_repository_is_read_is_never_undone_by_the_resync() {
     let app = TestApp::spawn().await;
     let id = create_registry(&app, "holding").await;
@@ -372,7 +422,12 @@ async fn a_real_registry_reports_pushes_and_pulls_that_the_official_sdk_reads() 
     push_tag(&image, &distribution, "other/tool", "v1", &creds)
         .await
         .unwrap();
-    push_tag(&image, &distribution, "scratch/tmp", "v1", &creds)
+    // An image of its own, so that its deletion frees storage.
+    let scratch_image = write_oci_image_holding(
+        &scratch.path().join("scratch-image"),
+        b"deleted by the SDK\n",
+    );
+    push_tag(&scratch_image, &distribution, "scratch/tmp", "v1", &creds)
         .await
         .unwrap();
     for _ in 0..2 {
@@ -505,6 +560,52 @@ async fn a_real_registry_reports_pushes_and_pulls_that_the_official_sdk_reads() 
         .await
         .unwrap();
     expect_error(still_gone, StatusCode::NOT_FOUND).await;
+    // The storage usage is recounted from what the manifests left
+    // reference: the image of other/tool (which team/app shared) and the
+    // late one, counted although their events were lost; not the deleted
+    // scratch/tmp's image, which only the registry's garbage collection
+    // will free on disk.
+    // (As the registry holds them: skopeo compressed the layers on push.)
+    let late_pulled = scratch.path().join("late-pulled");
+    pull(&distribution, "late/arrival", &creds, &late_pulled)
+        .await
+        .unwrap();
+    let (tool_manifest, tool_blobs) = image_bytes(&scratch.path().join("tool"));
+    let (late_manifest, late_blobs) = image_bytes(&late_pulled);
+    let blobs: BTreeMap<String, i64> = tool_blobs.into_iter().chain(late_blobs).collect();
+    let expected = tool_manifest + late_manifest + blobs.values().sum::<i64>();
+    let usage =
+        &app.owner_json(&format!("{CR}/registries/{registry}")).await["properties"]["storageUsage"];
+    assert_eq!(usage["bytes"], expected, "{usage} after {resynced}");
+    let (_, image_layers) = image_bytes(&image);
+    let (_, scratch_layers) = image_bytes(&scratch_image);
+    assert!(
+        scratch_layers
+            .keys()
+            .any(|digest| !image_layers.contains_key(digest)),
+        "the deleted image has blobs of its own"
+    );
+}
+
+/// An image layout's manifest size and the blobs it references (config and
+/// layers), by digest.
+fn image_bytes(image: &Path) -> (i64, BTreeMap<String, i64>) {
+    let digest = manifest_digest(image);
+    let path = image
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"));
+    let manifest = std::fs::read(path).unwrap();
+    let body: Value = serde_json::from_slice(&manifest).unwrap();
+    let blobs = std::iter::once(&body["config"])
+        .chain(body["layers"].as_array().unwrap())
+        .map(|d| {
+            (
+                d["digest"].as_str().unwrap().to_owned(),
+                d["size"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    (manifest.len() as i64, blobs)
 }
 
 /// The digest of an image layout's one manifest.
