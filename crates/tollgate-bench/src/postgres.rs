@@ -78,41 +78,12 @@ pub async fn start_nodes(bin: &Path, database: &str, count: usize) -> anyhow::Re
     Ok(nodes)
 }
 
-/// HAProxy in front of `nodes`, with the guide's configuration; answers
+/// HAProxy in front of `nodes`, with the deployment's configuration; answers
 /// once a request through it reaches a healthy node.
 pub async fn start_haproxy(nodes: &[&Process], dir: &Path) -> anyhow::Result<Process> {
     let address = server::free_address()?;
-    let servers: String = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, node)| format!("    server node{} {} check\n", i + 1, node.address))
-        .collect();
-    let config = format!(
-        "global
-    maxconn 4096
-
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-    option forwardfor
-    retries 3
-    retry-on conn-failure
-    option redispatch
-
-frontend tollgate
-    bind {address}
-    default_backend tollgate_nodes
-
-backend tollgate_nodes
-    balance roundrobin
-    option httpchk
-    http-check send meth GET uri /readyz
-    http-check expect status 200
-    default-server inter 500ms fall 2 rise 2
-{servers}"
-    );
+    let servers: Vec<String> = nodes.iter().map(|node| node.address.to_string()).collect();
+    let config = haproxy_config(&address.to_string(), &servers);
     let file = dir.join("haproxy.cfg");
     std::fs::write(&file, config)?;
     let child = Command::new("haproxy")
@@ -125,6 +96,26 @@ backend tollgate_nodes
     let proxy = Process { child, address };
     server::wait_healthy(address).await?;
     Ok(proxy)
+}
+
+/// The deployment's HAProxy configuration (`deploy/haproxy.cfg`, the one
+/// the README shows), bound to `bind` and balancing over `servers` instead
+/// of the example's.
+fn haproxy_config(bind: &str, servers: &[String]) -> String {
+    let mut config = String::new();
+    for line in include_str!("../../../deploy/haproxy.cfg").lines() {
+        let directive = line.trim_start();
+        if directive.starts_with("bind ") {
+            config.push_str(&format!("    bind {bind}\n"));
+        } else if !directive.starts_with("server ") {
+            config.push_str(line);
+            config.push('\n');
+        }
+    }
+    for (i, server) in servers.iter().enumerate() {
+        config.push_str(&format!("    server node{} {server} check\n", i + 1));
+    }
+    config
 }
 
 /// Whether `haproxy` can be run here.

@@ -1,5 +1,6 @@
 //! Three `tollgate serve` processes on one PostgreSQL behind HAProxy
-//! (Debian's `haproxy`, configured as the README's deployment guide says):
+//! (Debian's `haproxy`, configured by `deploy/haproxy.cfg`, which the
+//! README's deployment guide shows):
 //! load through the proxy, one node killed with `kill -9` mid-load.
 
 use std::process::{Child, Command, Stdio};
@@ -14,6 +15,44 @@ use tempfile::TempDir;
 use crate::support::private_postgres::PrivatePostgres;
 use crate::support::process::{ServeOptions, Served};
 use crate::support::{AnswerJson, OWNER_EMAIL, OWNER_PASSWORD, token_id};
+
+/// The deployment's HAProxy configuration (`deploy/haproxy.cfg`, which the
+/// README shows), bound to `bind` and balancing over `servers` instead of
+/// the example's.
+fn haproxy_config(bind: &str, servers: &[&str]) -> String {
+    let mut config = String::new();
+    for line in DEPLOYED_CONFIG.lines() {
+        let directive = line.trim_start();
+        if directive.starts_with("bind ") {
+            config.push_str(&format!("    bind {bind}\n"));
+        } else if !directive.starts_with("server ") {
+            config.push_str(line);
+            config.push('\n');
+        }
+    }
+    for (i, server) in servers.iter().enumerate() {
+        config.push_str(&format!("    server node{} {server} check\n", i + 1));
+    }
+    config
+}
+
+const DEPLOYED_CONFIG: &str = include_str!("../../../../deploy/haproxy.cfg");
+
+#[test]
+fn the_readme_shows_the_haproxy_configuration_that_is_tested() {
+    let readme = include_str!("../../../../README.md");
+    let shown = readme
+        .split("`deploy/haproxy.cfg`")
+        .nth(1)
+        .and_then(|after| after.split("```\n").nth(1))
+        .expect("the README shows deploy/haproxy.cfg in a code block");
+    let tested: String = DEPLOYED_CONFIG
+        .lines()
+        .skip_while(|line| line.starts_with('#'))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_eq!(shown, tested, "README and deploy/haproxy.cfg differ");
+}
 
 /// HAProxy in the foreground, balancing over `nodes`; killed when dropped.
 struct Haproxy {
@@ -30,40 +69,11 @@ impl Haproxy {
             .local_addr()
             .unwrap()
             .port();
-        let servers: String = nodes
+        let servers: Vec<&str> = nodes
             .iter()
-            .enumerate()
-            .map(|(i, node)| {
-                let address = node.base.trim_start_matches("http://");
-                format!("    server node{} {address} check\n", i + 1)
-            })
+            .map(|node| node.base.trim_start_matches("http://"))
             .collect();
-        let config = format!(
-            "global
-    maxconn 1000
-
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-    option forwardfor
-    retries 3
-    retry-on conn-failure
-    option redispatch
-
-frontend tollgate
-    bind 127.0.0.1:{port}
-    default_backend tollgate_nodes
-
-backend tollgate_nodes
-    balance roundrobin
-    option httpchk
-    http-check send meth GET uri /readyz
-    http-check expect status 200
-    default-server inter 500ms fall 2 rise 2
-{servers}"
-        );
+        let config = haproxy_config(&format!("127.0.0.1:{port}"), &servers);
         let file = dir.path().join("haproxy.cfg");
         std::fs::write(&file, config).unwrap();
         let child = Command::new("haproxy")
