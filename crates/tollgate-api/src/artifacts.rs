@@ -104,7 +104,8 @@ pub struct ArtifactMetadata {
     pub created_date: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
-    pub last_modified_date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified_date: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified_by: Option<String>,
     pub last_pushed_at: String,

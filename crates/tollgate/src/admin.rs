@@ -270,7 +270,10 @@ async fn run_registry_resync(
         }
         found = true;
         match resync.registry(&registry).await {
-            Ok(done) => println!("{}: {done}", registry.name),
+            Ok(done) => {
+                println!("{}: {done}", registry.name);
+                failed |= !done.complete();
+            }
             Err(e) => {
                 failed = true;
                 eprintln!("{}: not resynchronised: {e}", registry.name);

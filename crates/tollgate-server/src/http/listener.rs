@@ -39,8 +39,13 @@ use super::limits::{ConnectionLimits, DeadlineBody, Overrun};
 use super::observe;
 use super::per_address::{Counted, PerAddress, Place};
 
-/// Connections being told 503 at once; more are closed unanswered.
+/// Connections being told 503 or 429 at once; more are closed unanswered.
 const TURNED_AWAY_AT_ONCE: usize = 64;
+
+/// How long a connection that is only to be told why it is not served
+/// may take to send its request's headers: a client that sends nothing
+/// cannot hold one of the few places for long.
+const TURNED_AWAY_HEADER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Headers past this many bytes are refused by the HTTP layer itself (a
 /// bare 431) before they are read into memory; below it, past
@@ -164,7 +169,10 @@ impl Connections {
             clock: clock.clone(),
             drain: self.drain.clone(),
         };
-        let timeout = self.limits.header_read_timeout;
+        let timeout = match admission.turned_away {
+            Some(_) => TURNED_AWAY_HEADER_TIMEOUT.min(self.limits.header_read_timeout),
+            None => self.limits.header_read_timeout,
+        };
         let Some(acceptor) = &self.tls else {
             let io = HeadDeadlineIo::new(TokioIo::new(stream), clock, timeout);
             let connection = self.graceful.watch(self.http.serve_connection(io, service));

@@ -2,7 +2,7 @@
 //! `/v2/`), with access tokens it issues to itself
 //! ([`RegistryTokenIssuer::own_access_token`]): the catalog, a
 //! repository's tags, a manifest (its digest, and the blobs and manifests
-//! it references), and deleting a manifest.
+//! it references), a blob's size, and deleting a manifest.
 //! Where each registry's API is, the operator says
 //! (`tollgate admin registry-connect`).
 
@@ -10,10 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, LINK};
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, LINK};
 use serde::Deserialize;
 
 use super::access::Access;
+use super::events::valid_digest;
 use super::jwt::RegistryTokenIssuer;
 use crate::clock::Clock;
 use crate::store::ConnectedRegistry;
@@ -52,7 +53,8 @@ impl RegistryAddress {
     }
 }
 
-/// The largest manifest read (Distribution's own limit is 4 MiB).
+/// The most of a manifest read (Distribution's own limit is 4 MiB); of a
+/// larger one only the digest, type and size are taken.
 const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 
 /// A manifest as the registry serves it.
@@ -61,8 +63,10 @@ pub struct Manifest {
     pub digest: String,
     pub media_type: String,
     pub size: i64,
-    /// The blobs it references (config and layers), with their sizes.
-    pub blobs: Vec<(String, i64)>,
+    /// The blobs it references that the registry stores (config and
+    /// layers; not foreign layers, which name URLs elsewhere), by digest.
+    /// Their sizes are the pusher's word, not the registry's.
+    pub blobs: Vec<String>,
     /// The manifests an index references (the images of each platform).
     pub manifests: Vec<String>,
 }
@@ -81,8 +85,16 @@ struct ManifestBody {
 #[derive(Deserialize)]
 struct Descriptor {
     digest: String,
+    /// Where a foreign layer is; the registry does not store those.
     #[serde(default)]
-    size: i64,
+    urls: Vec<String>,
+}
+
+impl Descriptor {
+    /// The digest of a blob the registry stores, if this names one.
+    fn stored_blob(&self) -> Option<String> {
+        (self.urls.is_empty() && valid_digest(&self.digest)).then(|| self.digest.clone())
+    }
 }
 
 /// Why a call to a registry's API failed.
@@ -206,30 +218,64 @@ impl RegistryApi {
         let digest = header("docker-content-digest")
             .ok_or_else(|| RegistryApiError(format!("{url}: no Docker-Content-Digest")))?;
         let media_type = header(CONTENT_TYPE.as_str()).unwrap_or_default();
+        let declared: Option<i64> = header(CONTENT_LENGTH.as_str()).and_then(|v| v.parse().ok());
         let mut body = Vec::new();
+        let mut whole = true;
         while let Some(chunk) = response
             .chunk()
             .await
             .map_err(|e| RegistryApiError(format!("{url}: {e}")))?
         {
-            body.extend_from_slice(&chunk);
-            if body.len() > MAX_MANIFEST_BYTES {
-                return Err(RegistryApiError(format!(
-                    "{url}: a manifest larger than {MAX_MANIFEST_BYTES} bytes"
-                )));
+            if body.len() + chunk.len() > MAX_MANIFEST_BYTES {
+                whole = false;
+                break;
             }
+            body.extend_from_slice(&chunk);
         }
-        // A manifest whose JSON says nothing readable still exists and has
-        // its size; it just references nothing counted here.
-        let read: ManifestBody = serde_json::from_slice(&body).unwrap_or_default();
-        let size = |d: &Descriptor| (d.digest.clone(), d.size.max(0));
+        // A manifest too large to read still exists and has its size; it
+        // just references nothing counted here.
+        let (blobs, manifests) = if whole {
+            references(&body)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         Ok(Some(Manifest {
             digest,
             media_type,
-            size: body.len() as i64,
-            blobs: read.config.iter().chain(&read.layers).map(size).collect(),
-            manifests: read.manifests.into_iter().map(|d| d.digest).collect(),
+            size: declared.unwrap_or(body.len() as i64),
+            blobs,
+            manifests,
         }))
+    }
+
+    /// The size of a blob as the registry stores it, if it does (through
+    /// `repository`, which must reference it).
+    pub async fn blob_size(
+        &self,
+        at: &RegistryAddress,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Option<i64>, RegistryApiError> {
+        let token = self.token(at, "repository", repository, &["pull"]);
+        let url = format!("{}/v2/{repository}/blobs/{digest}", at.url);
+        let response = self
+            .http
+            .head(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .map_err(|e| RegistryApiError(format!("{url}: {e}")))?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let response = ok(response, &url)?;
+        let size = response
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| RegistryApiError(format!("{url}: no Content-Length")))?;
+        Ok(Some(size))
     }
 
     /// Deletes a manifest by digest (its tags go with it); a manifest
@@ -278,6 +324,24 @@ impl RegistryApi {
     }
 }
 
+/// The blobs and the manifests a manifest's JSON references (none, if it
+/// cannot be read).
+fn references(body: &[u8]) -> (Vec<String>, Vec<String>) {
+    let read: ManifestBody = serde_json::from_slice(body).unwrap_or_default();
+    let blobs = read
+        .config
+        .iter()
+        .chain(&read.layers)
+        .filter_map(Descriptor::stored_blob)
+        .collect();
+    let manifests = read
+        .manifests
+        .iter()
+        .filter_map(Descriptor::stored_blob)
+        .collect();
+    (blobs, manifests)
+}
+
 /// The response, if its status is a success.
 fn ok(response: reqwest::Response, url: &str) -> Result<reqwest::Response, RegistryApiError> {
     if response.status().is_success() {
@@ -304,6 +368,31 @@ fn next_page(base: &str, link: Option<&reqwest::header::HeaderValue>) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_manifest_references_the_blobs_the_registry_stores() {
+        let config = format!("sha256:{}", "c".repeat(64));
+        let layer = format!("sha256:{}", "a".repeat(64));
+        let foreign = format!("sha256:{}", "f".repeat(64));
+        let image = serde_json::json!({
+            "config": {"digest": config, "size": 100},
+            "layers": [
+                {"digest": layer, "size": 2000},
+                {"digest": foreign, "size": 9, "urls": ["https://elsewhere/layer"]},
+                {"digest": "not a digest", "size": 1}
+            ]
+        });
+        let (blobs, manifests) = references(image.to_string().as_bytes());
+        assert_eq!(blobs, [config, layer]);
+        assert!(manifests.is_empty());
+        let child = format!("sha256:{}", "1".repeat(64));
+        let index = serde_json::json!({"manifests": [{"digest": child, "size": 500}]});
+        assert_eq!(
+            references(index.to_string().as_bytes()),
+            (vec![], vec![child])
+        );
+        assert_eq!(references(b"not json"), (vec![], vec![]));
+    }
 
     #[test]
     fn the_next_catalog_page_is_read_from_the_link_header() {

@@ -109,13 +109,13 @@ impl Repositories {
             .await?;
         let api = |e| RepositoryError::RegistryApi(e);
         for tag in self.api.tags(&at, name.as_str()).await.map_err(api)? {
-            if let Some(head) = self
+            if let Some(manifest) = self
                 .api
                 .manifest(&at, name.as_str(), &tag)
                 .await
                 .map_err(api)?
             {
-                digests.push(head.digest);
+                digests.push(manifest.digest);
             }
         }
         digests.sort();

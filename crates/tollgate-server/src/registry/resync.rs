@@ -28,7 +28,7 @@ use crate::clock::Clock;
 use crate::store::{ConnectedRegistry, RepositoryReading, SeenArtifact, Store, StoreError};
 
 /// What a resynchronisation found.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Resynced {
     /// Repositories with tagged artifacts.
     pub repositories: usize,
@@ -41,9 +41,22 @@ pub struct Resynced {
     /// Repositories an event changed while they were read: left as the
     /// events made them, to be read again by the next run.
     pub left_to_next_run: usize,
+    /// Repositories that could not be read or applied, and the first
+    /// reason; the others are applied all the same, but no blob is
+    /// forgotten, since one of theirs may be what the failed ones reference.
+    pub failed: usize,
+    pub first_failure: Option<String>,
 }
 
-/// Why a resynchronisation stopped (repositories applied before stay so).
+impl Resynced {
+    /// Whether every repository was read and applied (or left to the next run).
+    pub fn complete(&self) -> bool {
+        self.failed == 0
+    }
+}
+
+/// Why a resynchronisation could not start (its catalog or the store
+/// failed); nothing was changed.
 #[derive(Debug)]
 pub enum ResyncError {
     RegistryApi(RegistryApiError),
@@ -63,6 +76,9 @@ impl std::fmt::Display for Resynced {
                 ", {} changed while read (left to the next run)",
                 self.left_to_next_run
             )?;
+        }
+        if let Some(first) = &self.first_failure {
+            write!(f, "; {} repositories failed, first: {first}", self.failed)?;
         }
         Ok(())
     }
@@ -87,6 +103,20 @@ impl From<RegistryApiError> for ResyncError {
     fn from(e: RegistryApiError) -> Self {
         ResyncError::RegistryApi(e)
     }
+}
+
+/// The most blobs one registry's manifests may reference in a
+/// resynchronisation (their digests are held in memory while it reads).
+const MAX_BLOBS: usize = 2_000_000;
+
+/// What a resynchronisation has read of one registry so far.
+struct RegistryReading {
+    /// The blobs the store knew when it began.
+    known_blobs: HashSet<String>,
+    /// The blobs the manifests read reference: for a blob the store did
+    /// not know, its size as the registry gives it (else 0, unused).
+    blobs: BTreeMap<String, i64>,
+    done: Resynced,
 }
 
 /// Resynchronises connected registries.
@@ -122,65 +152,93 @@ impl Resync {
 
     /// Brings one registry's view in line with its API, one repository at
     /// a time: the catalogued ones, then those the store knows that the
-    /// catalog no longer lists.
+    /// catalog no longer lists. A repository that fails is counted and
+    /// skipped; the storage usage is summed again in any case.
     pub async fn registry(&self, registry: &ConnectedRegistry) -> Result<Resynced, ResyncError> {
+        let (contract, id) = (registry.contract, &registry.id);
         let at = RegistryAddress::of(registry, &self.domain);
         let began = self.clock.now();
-        let mut done = Resynced::default();
-        let mut blobs = BTreeMap::new();
+        let catalog = self.api.catalog(&at).await?;
+        let mut reading = RegistryReading {
+            known_blobs: self.store.registry_blob_digests(contract, id).await?,
+            blobs: BTreeMap::new(),
+            done: Resynced::default(),
+        };
         let mut catalogued = HashSet::new();
-        for name in self.api.catalog(&at).await? {
+        for name in catalog {
             let Ok(name) = RepositoryName::parse("repository", &name) else {
                 continue;
             };
-            self.repository(&at, registry, name.as_str(), true, &mut done, &mut blobs)
-                .await?;
+            self.repository_or_failure(&at, registry, name.as_str(), true, &mut reading)
+                .await;
             catalogued.insert(name.as_str().to_owned());
         }
         for name in self
             .store
-            .repositories_holding_artifacts(registry.contract, &registry.id)
+            .repositories_holding_artifacts(contract, id)
             .await?
         {
             if !catalogued.contains(&name) {
-                self.repository(&at, registry, &name, false, &mut done, &mut blobs)
-                    .await?;
+                self.repository_or_failure(&at, registry, &name, false, &mut reading)
+                    .await;
             }
         }
+        let RegistryReading {
+            blobs, mut done, ..
+        } = reading;
         done.blobs = blobs.len();
-        // Every repository was read: the blobs its manifests reference are
-        // what the registry keeps (the rest goes at its garbage collection).
+        // When every repository was read, the blobs their manifests
+        // reference are what the registry keeps (the rest goes at its
+        // garbage collection); otherwise none is forgotten.
+        let forget_since = done.complete().then_some(began);
         self.store
-            .recount_storage(
-                registry.contract,
-                &registry.id,
-                &blobs,
-                began,
-                self.clock.now(),
-            )
+            .recount_storage(contract, id, &blobs, forget_since, self.clock.now())
             .await?;
         Ok(done)
+    }
+
+    /// [`Self::repository`], its failure counted rather than returned.
+    async fn repository_or_failure(
+        &self,
+        at: &RegistryAddress,
+        registry: &ConnectedRegistry,
+        name: &str,
+        catalogued: bool,
+        reading: &mut RegistryReading,
+    ) {
+        if let Err(e) = self
+            .repository(at, registry, name, catalogued, reading)
+            .await
+        {
+            tracing::warn!(
+                "registry {}: repository {name} not resynchronised: {e}",
+                registry.name
+            );
+            let done = &mut reading.done;
+            done.failed += 1;
+            done.first_failure
+                .get_or_insert_with(|| format!("{name}: {e}"));
+        }
     }
 
     /// Reads one repository from the registry and applies it, unless an
     /// event changes it meanwhile. Only a catalogued repository has tags
     /// to read; for every artifact known but not seen tagged, the registry
     /// is asked whether it still has the manifest. The blobs the manifests
-    /// found reference are added to `blobs`.
+    /// found reference are noted in `reading`.
     async fn repository(
         &self,
         at: &RegistryAddress,
         registry: &ConnectedRegistry,
         name: &str,
         catalogued: bool,
-        done: &mut Resynced,
-        blobs: &mut BTreeMap<String, i64>,
+        reading: &mut RegistryReading,
     ) -> Result<(), ResyncError> {
         let (contract, id) = (registry.contract, &registry.id);
         let changes_before = self.store.repository_changes(contract, id, name).await?;
         let known = self.store.repository_digests(contract, id, name).await?;
         let seen = if catalogued {
-            self.tagged_artifacts(at, name, blobs).await?
+            self.tagged_artifacts(at, name, reading).await?
         } else {
             Vec::new()
         };
@@ -190,20 +248,21 @@ impl Resync {
                 continue;
             }
             match self.api.manifest(at, name, &digest).await? {
-                Some(manifest) => self.note_blobs(at, name, &manifest, blobs).await?,
+                Some(manifest) => self.note_blobs(at, name, &manifest, reading).await?,
                 None => gone.push(digest),
             }
         }
-        let reading = RepositoryReading {
+        let applying = RepositoryReading {
             name,
             catalogued,
             changes_before,
             seen: &seen,
             gone: &gone,
         };
+        let done = &mut reading.done;
         if self
             .store
-            .resync_repository(contract, id, &reading, self.clock.now())
+            .resync_repository(contract, id, &applying, self.clock.now())
             .await?
         {
             done.repositories += usize::from(!seen.is_empty());
@@ -221,7 +280,7 @@ impl Resync {
         &self,
         at: &RegistryAddress,
         name: &str,
-        blobs: &mut BTreeMap<String, i64>,
+        reading: &mut RegistryReading,
     ) -> Result<Vec<SeenArtifact>, ResyncError> {
         let mut by_digest: BTreeMap<String, SeenArtifact> = BTreeMap::new();
         for tag in self.api.tags(at, name).await? {
@@ -235,7 +294,7 @@ impl Resync {
                 continue;
             }
             if !by_digest.contains_key(&manifest.digest) {
-                self.note_blobs(at, name, &manifest, blobs).await?;
+                self.note_blobs(at, name, &manifest, reading).await?;
             }
             by_digest
                 .entry(manifest.digest.clone())
@@ -251,23 +310,41 @@ impl Resync {
         Ok(by_digest.into_values().collect())
     }
 
-    /// Adds the blobs `manifest` references to `blobs`, with those of the
-    /// manifests it references if it is an index (one level: an index of
-    /// indexes is not followed further).
+    /// Notes the blobs `manifest` references, with those of the manifests
+    /// it references if it is an index (one level: an index of indexes is
+    /// not followed further). A blob new to the store is counted at the
+    /// size the registry gives for it, never at the manifest's word, and
+    /// only if the registry has it.
     async fn note_blobs(
         &self,
         at: &RegistryAddress,
         name: &str,
         manifest: &Manifest,
-        blobs: &mut BTreeMap<String, i64>,
+        reading: &mut RegistryReading,
     ) -> Result<(), ResyncError> {
-        blobs.extend(manifest.blobs.iter().cloned());
+        let mut digests = manifest.blobs.clone();
         for child in &manifest.manifests {
-            if !valid_digest(child) {
+            if let Some(child) = self.api.manifest(at, name, child).await? {
+                digests.extend(child.blobs);
+            }
+        }
+        for digest in digests {
+            if reading.blobs.contains_key(&digest) {
                 continue;
             }
-            if let Some(child) = self.api.manifest(at, name, child).await? {
-                blobs.extend(child.blobs);
+            if reading.blobs.len() >= MAX_BLOBS {
+                return Err(ResyncError::RegistryApi(RegistryApiError(format!(
+                    "its manifests reference more than {MAX_BLOBS} blobs"
+                ))));
+            }
+            // A known blob keeps the size its event reported.
+            let size = if reading.known_blobs.contains(&digest) {
+                Some(0)
+            } else {
+                self.api.blob_size(at, name, &digest).await?
+            };
+            if let Some(size) = size {
+                reading.blobs.insert(digest, size);
             }
         }
         Ok(())
@@ -284,9 +361,13 @@ impl Resync {
                 Ok(outcomes) => {
                     for (registry, outcome) in outcomes {
                         match outcome {
-                            Ok(done) => {
+                            Ok(done) if done.complete() => {
                                 tracing::info!("resynchronised registry {}: {done}", registry.name)
                             }
+                            Ok(done) => tracing::warn!(
+                                "resynchronised registry {} in part: {done}",
+                                registry.name
+                            ),
                             Err(e) => tracing::warn!(
                                 "registry {} was not resynchronised: {e}",
                                 registry.name

@@ -155,7 +155,12 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         let mut taken = 0;
         let mut storage_delta: i64 = 0;
-        for (event_id, change) in changes {
+        // Blobs last and by digest, so that transactions that store the
+        // same blobs (deliveries, a resynchronisation) take their rows in
+        // one order and never wait on each other in a circle.
+        let mut ordered: Vec<&(String, RegistryChange)> = changes.iter().collect();
+        ordered.sort_by(|(_, a), (_, b)| blob_order(a).cmp(&blob_order(b)));
+        for (event_id, change) in ordered {
             let seen = [
                 Param::contract(contract),
                 Param::str(registry.as_str()),
@@ -382,7 +387,7 @@ impl Store {
         .await?
         .rows_affected();
         if deleted == 1 {
-            sum_storage(&mut tx, contract, registry).await?;
+            sum_storage(&mut tx, contract, registry, None).await?;
             insert_events(&mut tx, std::slice::from_ref(event)).await?;
         }
         tx.commit().await?;
@@ -448,6 +453,15 @@ async fn artifact_size(
     row.map(|row| row.get("size")).transpose()
 }
 
+/// Where a change goes in a delivery's order: blobs after the rest (whose
+/// order is kept), by digest.
+fn blob_order(change: &RegistryChange) -> Option<&str> {
+    match change {
+        RegistryChange::BlobStored { digest, .. } => Some(digest),
+        _ => None,
+    }
+}
+
 /// Notes that the registry stores a blob, seen `now`; answers whether it
 /// is new to the registry (and so adds to its storage usage).
 async fn store_blob(
@@ -496,12 +510,30 @@ async fn store_blob(
 }
 
 /// Sums a registry's storage usage again from its blobs and artifacts (after
-/// a deletion or a resynchronisation; deliveries move it by their changes).
+/// a deletion or a resynchronisation; deliveries move it by their changes),
+/// stamping it `stamp` if given. The registry's row is taken first, so
+/// that the sums are read after any delivery that held it has committed
+/// (under PostgreSQL's read committed, each statement reads anew).
 pub(super) async fn sum_storage(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     contract: ContractNumber,
     registry: &RegistryId,
+    stamp: Option<i64>,
 ) -> StoreResult<()> {
+    let take = [
+        Param::opt_int(stamp),
+        Param::contract(contract),
+        Param::str(registry.as_str()),
+    ];
+    bind(
+        sqlx::query(
+            "UPDATE registries SET storage_updated_at = COALESCE($1, storage_updated_at) \
+             WHERE contract_number = $2 AND id = $3",
+        ),
+        &take,
+    )
+    .execute(&mut **tx)
+    .await?;
     let params = [Param::contract(contract), Param::str(registry.as_str())];
     bind(
         sqlx::query(
@@ -540,9 +572,10 @@ fn statements<'a>(
             at,
             by,
         } => {
-            // The last pusher is the one of the latest push (of the same
-            // second, the one taken in last): the SET clauses read the
-            // row as it was before the statement.
+            // The creator is the one of the earliest push, the last pusher
+            // the one of the latest (of the same second, the one taken in
+            // last), whatever order the events arrive in: the SET clauses
+            // read the row as it was before the statement.
             let mut statements = vec![
                 (
                     "INSERT INTO repositories (contract_number, registry_id, name, created_at, \
@@ -550,6 +583,10 @@ fn statements<'a>(
                      VALUES ($1, $2, $3, $4, 1, 0, $4, 1, $5, $5) \
                      ON CONFLICT (contract_number, registry_id, name) DO UPDATE SET \
                      changes = repositories.changes + 1, \
+                     created_by = CASE WHEN $4 < repositories.created_at THEN $5 \
+                     ELSE repositories.created_by END, \
+                     created_at = CASE WHEN $4 < repositories.created_at THEN $4 \
+                     ELSE repositories.created_at END, \
                      push_count = repositories.push_count + 1, last_pushed_at = CASE \
                      WHEN repositories.last_pushed_at IS NULL OR repositories.last_pushed_at < $4 \
                      THEN $4 ELSE repositories.last_pushed_at END, last_pushed_by = CASE \
@@ -570,6 +607,10 @@ fn statements<'a>(
                      created_by, last_pushed_by) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, 1, 0, $7, $8, $8) \
                      ON CONFLICT (contract_number, registry_id, repository, digest) DO UPDATE SET \
+                     created_by = CASE WHEN $7 < artifacts.created_at THEN $8 \
+                     ELSE artifacts.created_by END, \
+                     created_at = CASE WHEN $7 < artifacts.created_at THEN $7 \
+                     ELSE artifacts.created_at END, \
                      push_count = artifacts.push_count + 1, media_type = $5, size = $6, \
                      last_pushed_at = CASE WHEN artifacts.last_pushed_at < $7 THEN $7 \
                      ELSE artifacts.last_pushed_at END, last_pushed_by = CASE \

@@ -10,7 +10,7 @@
 //! Blobs are recounted the same way: what the reading found, and what
 //! events reported since it began, stay.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use tollgate_api::auth::ContractNumber;
 use tollgate_api::registry_rules::RegistryId;
@@ -176,70 +176,86 @@ impl Store {
         Ok(true)
     }
 
+    /// The digests of the blobs a registry is known to store.
+    pub async fn registry_blob_digests(
+        &self,
+        contract: ContractNumber,
+        registry: &RegistryId,
+    ) -> StoreResult<HashSet<String>> {
+        let params = [Param::contract(contract), Param::str(registry.as_str())];
+        let rows: Vec<Blob> = self
+            .read_all(
+                "SELECT digest FROM registry_blobs WHERE contract_number = $1 AND registry_id = $2",
+                &params,
+            )
+            .await?;
+        Ok(rows.into_iter().map(|row| row.digest).collect())
+    }
+
     /// Recounts a registry's blobs from what its manifests reference
-    /// (`blobs`, read from its API since `since`): each is noted as seen
-    /// `now`, the blobs seen neither by this reading nor by an event since
-    /// `since` are forgotten, and the storage usage is summed again.
+    /// (`blobs`, read from its API; a new one at the size given, a known one
+    /// keeps its own): each is noted as seen `now`, in small transactions;
+    /// then, with `forget_since`, the blobs seen neither by this reading
+    /// nor by an event since then are forgotten; and the storage usage is
+    /// summed again.
     pub async fn recount_storage(
         &self,
         contract: ContractNumber,
         registry: &RegistryId,
         blobs: &BTreeMap<String, i64>,
-        since: i64,
+        forget_since: Option<i64>,
         now: i64,
     ) -> StoreResult<()> {
+        let blobs: Vec<(&String, &i64)> = blobs.iter().collect();
+        for batch in blobs.chunks(BLOBS_PER_TRANSACTION) {
+            let mut tx = self.pool().begin().await?;
+            for (digest, size) in batch {
+                let params = [
+                    Param::contract(contract),
+                    Param::str(registry.as_str()),
+                    Param::str(digest),
+                    Param::int(**size),
+                    Param::int(now),
+                ];
+                bind(
+                    sqlx::query(
+                        "INSERT INTO registry_blobs (contract_number, registry_id, digest, size, seen_at) \
+                         VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (contract_number, registry_id, digest) DO UPDATE SET seen_at = $5",
+                    ),
+                    &params,
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        }
         let mut tx = self.pool().begin().await?;
-        for (digest, size) in blobs {
-            let params = [
+        if let Some(since) = forget_since {
+            let stale = [
                 Param::contract(contract),
                 Param::str(registry.as_str()),
-                Param::str(digest),
-                Param::int(*size),
-                Param::int(now),
+                Param::int(since),
             ];
             bind(
                 sqlx::query(
-                    "INSERT INTO registry_blobs (contract_number, registry_id, digest, size, seen_at) \
-                     VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (contract_number, registry_id, digest) DO UPDATE SET seen_at = $5",
+                    "DELETE FROM registry_blobs WHERE contract_number = $1 AND registry_id = $2 \
+                     AND seen_at < $3",
                 ),
-                &params,
+                &stale,
             )
             .execute(&mut *tx)
             .await?;
         }
-        let stale = [
-            Param::contract(contract),
-            Param::str(registry.as_str()),
-            Param::int(since),
-        ];
-        bind(
-            sqlx::query(
-                "DELETE FROM registry_blobs WHERE contract_number = $1 AND registry_id = $2 \
-                 AND seen_at < $3",
-            ),
-            &stale,
-        )
-        .execute(&mut *tx)
-        .await?;
-        sum_storage(&mut tx, contract, registry).await?;
-        let stamped = [
-            Param::int(now),
-            Param::contract(contract),
-            Param::str(registry.as_str()),
-        ];
-        bind(
-            sqlx::query(
-                "UPDATE registries SET storage_updated_at = $1 WHERE contract_number = $2 AND id = $3",
-            ),
-            &stamped,
-        )
-        .execute(&mut *tx)
-        .await?;
+        sum_storage(&mut tx, contract, registry, Some(now)).await?;
         tx.commit().await?;
         Ok(())
     }
 }
+
+/// Blobs noted as seen per transaction: the store's write lock is held
+/// briefly, and events that store blobs meanwhile are not kept waiting.
+const BLOBS_PER_TRANSACTION: usize = 500;
 
 fn with<'a, const N: usize>(mut params: Vec<Param<'a>>, more: [Param<'a>; N]) -> Vec<Param<'a>> {
     params.extend(more);
@@ -266,6 +282,18 @@ impl FromRow for Named {
     fn from_row(row: &impl Columns) -> StoreResult<Self> {
         Ok(Named {
             repository: row.get("repository")?,
+        })
+    }
+}
+
+struct Blob {
+    digest: String,
+}
+
+impl FromRow for Blob {
+    fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        Ok(Blob {
+            digest: row.get("digest")?,
         })
     }
 }

@@ -328,7 +328,7 @@ async fn one_client_holds_at_most_its_share_of_connections_and_proxies_are_not_c
         config.trusted_proxies = vec!["127.0.0.3".into()];
     })
     .await;
-    let held = hold_served(&app, Some("127.0.0.2"), 2).await;
+    let mut held = hold_served(&app, Some("127.0.0.2"), 2).await;
     for (path, docker) in [
         ("/containerregistries/registries", false),
         ("/registry/token?service=x", true),
@@ -343,6 +343,10 @@ async fn one_client_holds_at_most_its_share_of_connections_and_proxies_are_not_c
         }
         assert_eq!(answer.header("retry-after"), Some("1"));
     }
+    // One turned away that sends nothing holds its place for two seconds,
+    // not the header timeout's minute.
+    let mut silent = connect_from(&app, "127.0.0.2").await;
+    assert_eq!(read_until_closed(&mut silent).await, "");
     // Another client is served meanwhile, and so are a trusted proxy's
     // connections, however many.
     assert_eq!(
@@ -351,8 +355,9 @@ async fn one_client_holds_at_most_its_share_of_connections_and_proxies_are_not_c
     );
     let proxied = hold_served(&app, Some("127.0.0.3"), 5).await;
     drop(proxied);
-    // Once one of its connections closes, the client has a place again.
-    drop(held.into_iter().next());
+    // Once one of its connections closes, the client has a place again
+    // (while it still holds the other).
+    drop(held.pop());
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let mut stream = connect_from(&app, "127.0.0.2").await;

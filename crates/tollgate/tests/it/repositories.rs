@@ -184,15 +184,15 @@ async fn one_registry_cannot_send_anothers_events_and_a_repeated_event_counts_on
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn who_pushed_first_and_last_is_kept_whatever_order_the_events_come_in() {
+async fn the_earliest_push_names_the_creator_and_the_latest_the_last_modifier_in_any_order() {
     let app = TestApp::spawn().await;
     let id = create_registry(&app, "holding").await;
     let secret = notifications_secret(&app, "holding").await;
+    // Delivered in neither order: the latest first, the earliest last.
     let events = json!([
-        manifest_push_by("e1", "team/app", "v1", "alice", "2026-11-30T10:00:00Z"),
-        manifest_push_by("e2", "team/app", "v2", "bob", "2026-11-30T11:00:00Z"),
-        // Delivered last, pushed in between: not the last push.
-        manifest_push_by("e3", "team/app", "v3", "carol", "2026-11-30T10:30:00Z"),
+        manifest_push_by("e1", "team/app", "v2", "bob", "2026-11-30T11:00:00Z"),
+        manifest_push_by("e2", "team/app", "v3", "carol", "2026-11-30T10:30:00Z"),
+        manifest_push_by("e3", "team/app", "v1", "alice", "2026-11-30T10:00:00Z"),
     ]);
     let sent = notify(&app, "holding", &secret, events).await;
     assert_eq!(sent.status(), StatusCode::NO_CONTENT);
@@ -207,6 +207,7 @@ async fn who_pushed_first_and_last_is_kept_whatever_order_the_events_come_in() {
     for read in [&repository, &artifact] {
         let metadata = &read["metadata"];
         assert_eq!(metadata["createdBy"], "alice", "{read}");
+        assert_eq!(metadata["createdDate"], "2026-11-30T10:00:00Z", "{read}");
         assert_eq!(metadata["lastModifiedBy"], "bob", "{read}");
         assert_eq!(
             metadata["lastModifiedDate"], "2026-11-30T11:00:00Z",
@@ -247,7 +248,7 @@ async fn a_recount_keeps_the_blobs_reported_since_it_began_and_forgets_the_rest(
             contract,
             &registry,
             &BTreeMap::new(),
-            reported_at,
+            Some(reported_at),
             reported_at,
         )
         .await
@@ -259,7 +260,7 @@ async fn a_recount_keeps_the_blobs_reported_since_it_began_and_forgets_the_rest(
             contract,
             &registry,
             &BTreeMap::new(),
-            reported_at + 1,
+            Some(reported_at + 1),
             reported_at + 1,
         )
         .await

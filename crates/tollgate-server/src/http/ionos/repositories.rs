@@ -363,7 +363,7 @@ fn artifact_to_wire(state: &AppState, registry: &RegistryId, a: &ArtifactRecord)
         metadata: ArtifactMetadata {
             created_date: rfc3339(a.created_at),
             created_by: a.created_by.clone(),
-            last_modified_date: rfc3339(a.last_pushed_at),
+            last_modified_date: Some(rfc3339(a.last_pushed_at)),
             last_modified_by: a.last_pushed_by.clone(),
             last_pushed_at: rfc3339(a.last_pushed_at),
             last_pulled_at: a.last_pulled_at.map(rfc3339),
