@@ -45,7 +45,7 @@ use crate::auth::access_tokens::AccessTokens;
 use crate::auth::accounts::{Accounts, CreatedAdmin};
 use crate::auth::console_sessions::ConsoleSessions;
 use crate::auth::gate::{Authenticator, GateParts};
-use crate::auth::last_use::LastUse;
+use crate::auth::last_use::TokenUseRecorder;
 use crate::auth::passwords::PasswordCheck;
 use crate::auth::throttle::Throttle;
 use crate::auth::tokens::AuthTokens;
@@ -71,7 +71,7 @@ pub struct Application {
     state: Arc<AppState>,
     store: Store,
     passwords: Arc<PasswordCheck>,
-    last_use: Arc<LastUse>,
+    last_use: Arc<TokenUseRecorder>,
     last_use_flush: std::time::Duration,
     refusals: RefusalWriter,
     limits: ConnectionLimits,
@@ -137,7 +137,7 @@ impl Application {
         let registry_api = Arc::new(RegistryApi::new(registry_jwt.clone(), clock.clone()));
         let metrics = Arc::new(Metrics::new());
         let passwords = Arc::new(PasswordCheck::new(clock.clone()));
-        let last_use = Arc::new(LastUse::new(clock.clone()));
+        let last_use = Arc::new(TokenUseRecorder::new(clock.clone()));
         let (audit, refusals) =
             AuditTrail::new(store.clone(), clock.clone(), config.audit_retention_days);
         let audit = Arc::new(audit);

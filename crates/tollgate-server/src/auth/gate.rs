@@ -11,7 +11,7 @@
 //! looking at the password, held a moment so a guesser's connections idle);
 //! verify; then note a wrong password in the
 //! throttle, a refusal in the audit trail (queued, off the request path,
-//! with the delay it starts), and a token's use in [`LastUse`]. The HTTP extractors only parse headers
+//! with the delay it starts), and a token's use in [`TokenUseRecorder`]. The HTTP extractors only parse headers
 //! and forms into credentials and render the refusals.
 
 use std::future::Future;
@@ -23,7 +23,7 @@ use tollgate_api::auth::ContractNumber;
 
 use super::access_tokens::{AccessTokens, BearerError};
 use super::console_sessions::{self, SessionRefusal};
-use super::last_use::LastUse;
+use super::last_use::TokenUseRecorder;
 use super::member::{AuthMethod, Member};
 use super::passwords::PasswordCheck;
 use super::throttle::{Guessable, RetryAfter, Throttle};
@@ -119,7 +119,7 @@ pub trait Credential: Send {
     fn wrong_guess(refusal: &Self::Refusal) -> bool;
 
     /// Notes the use of the token the proof names, if it names one.
-    fn used(proof: &Self::Proof, last_use: &LastUse, client: IpAddr);
+    fn used(proof: &Self::Proof, last_use: &TokenUseRecorder, client: IpAddr);
 }
 
 /// What the gate checks credentials with, and what it notes.
@@ -130,7 +130,7 @@ pub struct GateParts {
     pub access_tokens: Arc<AccessTokens>,
     pub registry_logins: RegistryLogins,
     pub throttle: Throttle,
-    pub last_use: Arc<LastUse>,
+    pub last_use: Arc<TokenUseRecorder>,
     pub trail: Arc<AuditTrail>,
     /// Counts refused logins by reason.
     pub metrics: Arc<Metrics>,
@@ -304,7 +304,7 @@ impl Credential for AccountPassword<'_> {
         matches!(refusal, MemberRefusal::WrongPassword)
     }
 
-    fn used(_: &Member, _: &LastUse, _: IpAddr) {}
+    fn used(_: &Member, _: &TokenUseRecorder, _: IpAddr) {}
 
     async fn verify(&self, gate: &Authenticator, client: IpAddr) -> Result<Member, MemberRefusal> {
         let email = Email::normalise(self.email);
@@ -391,7 +391,7 @@ impl Credential for AccessToken<'_> {
         false
     }
 
-    fn used(member: &Member, last_use: &LastUse, client: IpAddr) {
+    fn used(member: &Member, last_use: &TokenUseRecorder, client: IpAddr) {
         if let Some(token) = member.bearer_token() {
             last_use.auth_token(&token.id, client);
         }
@@ -462,7 +462,7 @@ impl Credential for ConsoleSession<'_> {
         false
     }
 
-    fn used(_: &Member, _: &LastUse, _: IpAddr) {}
+    fn used(_: &Member, _: &TokenUseRecorder, _: IpAddr) {}
 
     async fn verify(&self, gate: &Authenticator, client: IpAddr) -> Result<Member, MemberRefusal> {
         let found =
@@ -526,7 +526,7 @@ impl Credential for RegistryNotifications<'_> {
         false
     }
 
-    fn used(_: &Notifier, _: &LastUse, _: IpAddr) {}
+    fn used(_: &Notifier, _: &TokenUseRecorder, _: IpAddr) {}
 
     async fn verify(&self, gate: &Authenticator, _: IpAddr) -> Result<Notifier, Denied> {
         events::authenticate_notifier(&gate.parts.store, self.registry, self.secret).await
@@ -593,7 +593,7 @@ impl Credential for RegistryPassword<'_> {
         matches!(refusal, Denied::BadCredentials)
     }
 
-    fn used(token: &LoginToken, last_use: &LastUse, client: IpAddr) {
+    fn used(token: &LoginToken, last_use: &TokenUseRecorder, client: IpAddr) {
         last_use.registry_token(token.contract, &token.registry_id, &token.id, client);
     }
 
@@ -654,7 +654,7 @@ impl Credential for RefreshToken<'_> {
         false
     }
 
-    fn used(token: &LoginToken, last_use: &LastUse, client: IpAddr) {
+    fn used(token: &LoginToken, last_use: &TokenUseRecorder, client: IpAddr) {
         last_use.registry_token(token.contract, &token.registry_id, &token.id, client);
     }
 

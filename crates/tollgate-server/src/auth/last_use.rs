@@ -24,7 +24,7 @@ const WRITE_EVERY: i64 = 60;
 
 /// The uses this node saw, by token id. Ids are random UUIDs the service
 /// made, so a fast hasher is safe here; the two kinds keep their own maps.
-pub struct LastUse {
+pub struct TokenUseRecorder {
     clock: Arc<dyn Clock>,
     seen: Mutex<SeenTokens>,
 }
@@ -46,7 +46,7 @@ struct Seen {
     marked: bool,
 }
 
-impl LastUse {
+impl TokenUseRecorder {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
             clock,
