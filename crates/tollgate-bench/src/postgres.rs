@@ -5,6 +5,9 @@
 //! `TOLLGATE_BENCH_POSTGRES`), in a database of their own that is dropped
 //! afterwards.
 
+#[path = "../../../deploy/haproxy_config.rs"]
+mod haproxy_config;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -83,7 +86,7 @@ pub async fn start_nodes(bin: &Path, database: &str, count: usize) -> anyhow::Re
 pub async fn start_haproxy(nodes: &[&Process], dir: &Path) -> anyhow::Result<Process> {
     let address = server::free_address()?;
     let servers: Vec<String> = nodes.iter().map(|node| node.address.to_string()).collect();
-    let config = haproxy_config(&address.to_string(), &servers);
+    let config = haproxy_config::pointed_at(&address.to_string(), &servers);
     let file = dir.join("haproxy.cfg");
     std::fs::write(&file, config)?;
     let child = Command::new("haproxy")
@@ -96,26 +99,6 @@ pub async fn start_haproxy(nodes: &[&Process], dir: &Path) -> anyhow::Result<Pro
     let proxy = Process { child, address };
     server::wait_healthy(address).await?;
     Ok(proxy)
-}
-
-/// The deployment's HAProxy configuration (`deploy/haproxy.cfg`, the one
-/// the README shows), bound to `bind` and balancing over `servers` instead
-/// of the example's.
-fn haproxy_config(bind: &str, servers: &[String]) -> String {
-    let mut config = String::new();
-    for line in include_str!("../../../deploy/haproxy.cfg").lines() {
-        let directive = line.trim_start();
-        if directive.starts_with("bind ") {
-            config.push_str(&format!("    bind {bind}\n"));
-        } else if !directive.starts_with("server ") {
-            config.push_str(line);
-            config.push('\n');
-        }
-    }
-    for (i, server) in servers.iter().enumerate() {
-        config.push_str(&format!("    server node{} {server} check\n", i + 1));
-    }
-    config
 }
 
 /// Whether `haproxy` can be run here.

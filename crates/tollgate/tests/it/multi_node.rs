@@ -3,6 +3,9 @@
 //! README's deployment guide shows):
 //! load through the proxy, one node killed with `kill -9` mid-load.
 
+#[path = "../../../../deploy/haproxy_config.rs"]
+mod haproxy_config;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,28 +19,6 @@ use crate::support::private_postgres::PrivatePostgres;
 use crate::support::process::{ServeOptions, Served};
 use crate::support::{AnswerJson, OWNER_EMAIL, OWNER_PASSWORD, token_id};
 
-/// The deployment's HAProxy configuration (`deploy/haproxy.cfg`, which the
-/// README shows), bound to `bind` and balancing over `servers` instead of
-/// the example's.
-fn haproxy_config(bind: &str, servers: &[&str]) -> String {
-    let mut config = String::new();
-    for line in DEPLOYED_CONFIG.lines() {
-        let directive = line.trim_start();
-        if directive.starts_with("bind ") {
-            config.push_str(&format!("    bind {bind}\n"));
-        } else if !directive.starts_with("server ") {
-            config.push_str(line);
-            config.push('\n');
-        }
-    }
-    for (i, server) in servers.iter().enumerate() {
-        config.push_str(&format!("    server node{} {server} check\n", i + 1));
-    }
-    config
-}
-
-const DEPLOYED_CONFIG: &str = include_str!("../../../../deploy/haproxy.cfg");
-
 #[test]
 fn the_readme_shows_the_haproxy_configuration_that_is_tested() {
     let readme = include_str!("../../../../README.md");
@@ -46,7 +27,7 @@ fn the_readme_shows_the_haproxy_configuration_that_is_tested() {
         .nth(1)
         .and_then(|after| after.split("```\n").nth(1))
         .expect("the README shows deploy/haproxy.cfg in a code block");
-    let tested: String = DEPLOYED_CONFIG
+    let tested: String = haproxy_config::DEPLOYED
         .lines()
         .skip_while(|line| line.starts_with('#'))
         .map(|line| format!("{line}\n"))
@@ -69,11 +50,11 @@ impl Haproxy {
             .local_addr()
             .unwrap()
             .port();
-        let servers: Vec<&str> = nodes
+        let servers: Vec<String> = nodes
             .iter()
-            .map(|node| node.base.trim_start_matches("http://"))
+            .map(|node| node.base.trim_start_matches("http://").to_owned())
             .collect();
-        let config = haproxy_config(&format!("127.0.0.1:{port}"), &servers);
+        let config = haproxy_config::pointed_at(&format!("127.0.0.1:{port}"), &servers);
         let file = dir.path().join("haproxy.cfg");
         std::fs::write(&file, config).unwrap();
         let child = Command::new("haproxy")
