@@ -285,7 +285,10 @@ async fn run_registry_resync(
         "no connected registry{}: connect one with `tollgate admin registry-connect`",
         only.map(|n| format!(" named {n}")).unwrap_or_default()
     );
-    anyhow::ensure!(!failed, "some registries were not resynchronised");
+    anyhow::ensure!(
+        !failed,
+        "some registries were not resynchronised, or only in part"
+    );
     Ok(())
 }
 

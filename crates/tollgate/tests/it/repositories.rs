@@ -35,14 +35,19 @@ async fn notifications_secret(app: &TestApp, name: &str) -> String {
         .expect("the registry exists")
 }
 
-/// `tollgate admin ...` on the app's store; answers its standard output.
-fn admin(app: &TestApp, args: &[&str]) -> String {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+/// `tollgate admin ...` on the app's store, however it ends.
+fn admin_run(app: &TestApp, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .arg("admin")
         .args(args)
         .args(["--database", &app.database_url])
         .output()
-        .expect("tollgate runs");
+        .expect("tollgate runs")
+}
+
+/// `tollgate admin ...` on the app's store; answers its standard output.
+fn admin(app: &TestApp, args: &[&str]) -> String {
+    let output = admin_run(app, args);
     assert!(
         output.status.success(),
         "tollgate admin {args:?}: {}",
@@ -369,6 +374,78 @@ async fn an_event_taken_in_while_a_repository_is_read_is_never_undone_by_the_res
     assert_eq!(
         app.owner_json(&path).await["properties"]["tags"],
         json!(["v9"])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repository_the_registry_cannot_serve_fails_alone_and_is_named() {
+    require("docker-registry");
+    require("skopeo");
+    let app = TestApp::spawn().await;
+    let everything = json!([{"type": "repository", "name": "*", "actions": ["pull", "push"]}]);
+    let (registry, service, _, password) =
+        registry_with_token(&app, "partial", "ci", everything).await;
+    let distribution = Distribution::start(&app, &service).await;
+    admin(
+        &app,
+        &[
+            "registry-connect",
+            "--registry",
+            "partial",
+            "--tollgate-url",
+            &app.base,
+            "--registry-url",
+            &format!("http://{}", distribution.address),
+        ],
+    );
+    let scratch = tempfile::tempdir().unwrap();
+    let image = write_oci_image(&scratch.path().join("image"));
+    let creds = format!("ci:{password}");
+    for repository in ["broken/app", "fine/app"] {
+        push_tag(&image, &distribution, repository, "v1", &creds)
+            .await
+            .unwrap();
+    }
+    // The registry's own data for broken/app is damaged: its tag names no
+    // digest, and the registry answers 500 for the manifest.
+    let link = distribution
+        .storage()
+        .join("docker/registry/v2/repositories/broken/app/_manifests/tags/v1/current/link");
+    std::fs::write(&link, "sha256:damaged").unwrap();
+
+    let resync = admin_run(
+        &app,
+        &[
+            "registry-resync",
+            "--registry",
+            "partial",
+            "--registry-issuer",
+            REGISTRY_ISSUER,
+            "--registry-domain",
+            REGISTRY_DOMAIN,
+        ],
+    );
+    let printed = String::from_utf8_lossy(&resync.stdout);
+    assert_eq!(resync.status.code(), Some(1), "{printed}");
+    assert!(
+        printed.contains("1 repositories failed, first: broken/app:"),
+        "{printed}"
+    );
+    // The other repository was read all the same, and the usage summed.
+    let repositories = format!("{CR}/registries/{registry}/repositories");
+    let fine = app.owner_json(&format!("{repositories}/fine%2Fapp")).await;
+    assert_eq!(fine["metadata"]["artifactCount"], 1, "{fine}");
+    let broken = app
+        .get(&format!("{repositories}/broken%2Fapp"))
+        .basic_auth(OWNER_EMAIL, Some(OWNER_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    expect_error(broken, StatusCode::NOT_FOUND).await;
+    let usage = app.owner_json(&format!("{CR}/registries/{registry}")).await;
+    assert!(
+        usage["properties"]["storageUsage"]["bytes"].as_i64() > Some(0),
+        "{usage}"
     );
 }
 

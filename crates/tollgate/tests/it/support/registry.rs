@@ -29,10 +29,15 @@ pub fn require(tool: &str) {
 pub struct Distribution {
     child: Child,
     pub address: String,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl Distribution {
+    /// Where the registry keeps its data (its filesystem storage's root).
+    pub fn storage(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
     /// Starts a registry that announces `service` and trusts the app's keys.
     pub async fn start(app: &TestApp, service: &str) -> Distribution {
         Self::start_at(app, service, "", free_address()).await
@@ -101,7 +106,7 @@ impl Distribution {
         Distribution {
             child,
             address,
-            _dir: dir,
+            dir,
         }
     }
 }
