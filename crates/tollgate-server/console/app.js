@@ -70,6 +70,25 @@ function formatDate(text) {
   return Number.isNaN(date.getTime()) ? text : dateFormat.format(date);
 }
 
+/** A size in bytes for people: 1,536 bytes is "1.5 KiB". */
+function formatBytes(bytes) {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let size = Number(bytes) || 0;
+  let unit = 0;
+  while (size >= 1024 && unit < units.length - 1) {
+    size /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${size} bytes` : `${size.toFixed(1)} ${units[unit]}`;
+}
+
+/** What a registry stores, and when that was last counted. */
+function storageUsed(registry) {
+  const usage = registry.properties.storageUsage || {};
+  const counted = usage.updatedAt ? ` (counted ${formatDate(usage.updatedAt)})` : '';
+  return `${formatBytes(usage.bytes)}${counted}`;
+}
+
 /** A badge for an expiry: expired, expiring soon, or nothing. */
 function expiryBadge(text) {
   if (!text) return h('span', { class: 'badge ok' }, 'never expires');
@@ -508,9 +527,10 @@ async function registriesPage() {
       cell('Name', h('a', { href: `#/registries/${registry.id}` }, registry.properties.name)),
       cell('Hostname', h('span', { class: 'mono' }, registry.properties.hostname)),
       cell('Location', registry.properties.location),
+      cell('Storage used', formatBytes((registry.properties.storageUsage || {}).bytes)),
       cell('Created', formatDate(registry.metadata.createdDate)),
       cell('State', h('span', { class: 'badge ok' }, registry.metadata.state))));
-    listSlot.replaceChildren(h('div', { class: 'card' }, table('Registries', ['Name', 'Hostname', 'Location', 'Created', 'State'], rows)));
+    listSlot.replaceChildren(h('div', { class: 'card' }, table('Registries', ['Name', 'Hostname', 'Location', 'Storage used', 'Created', 'State'], rows)));
   } catch (error) {
     const refused = error.status === 403;
     if (refused) create.remove();
@@ -681,6 +701,7 @@ async function registryPage(id, mine) {
     h('dt', {}, 'Location'), h('dd', {}, where),
     h('dt', {}, 'Garbage collection'), h('dd', {}, gc.days.length ? `${gc.days.join(', ')} at ${gc.time.slice(0, 5)} UTC` : 'not scheduled'),
     h('dt', {}, 'Subnet allow list'), h('dd', {}, allow.length ? allow.join(', ') : 'no restriction'),
+    h('dt', {}, 'Storage used'), h('dd', {}, storageUsed(registry)),
     h('dt', {}, 'Created'), h('dd', {}, `${formatDate(registry.metadata.createdDate)} by ${registry.metadata.createdBy}`));
   const createToken = h('button', { type: 'button' }, 'New token');
   const tokenFormSlot = h('div', {});

@@ -201,6 +201,9 @@ async function main() {
     await page.getByRole('listitem').filter({ hasText: 'pulled 0×' }).waitFor();
     // Who pushed: the registry token, as the registry names it.
     await page.getByRole('row').filter({ hasText: 'team/app' }).filter({ hasText: 'ci-push' }).waitFor();
+    // What the registry stores, counted from its notifications.
+    const storage = await page.locator('dt', { hasText: 'Storage used' }).locator('xpath=following-sibling::dd[1]').textContent();
+    check(/^\d/.test(storage) && !storage.startsWith('0 bytes'), `storage used after a push: ${storage}`);
     await accessible(page, 'registry with repositories');
     await screenshot(page, 'registry');
 
