@@ -271,7 +271,10 @@ impl Application {
             let period =
                 std::time::Duration::from_secs(u64::from(self.registry_resync_minutes) * 60);
             background.push(tokio::spawn(
-                self.state.resync.clone().run_periodically(period),
+                self.state
+                    .resync
+                    .clone()
+                    .run_periodically(period, self.state.metrics.clone()),
             ));
         }
         if let Some(certificate) = &self.certificate {

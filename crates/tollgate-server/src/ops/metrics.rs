@@ -1,7 +1,8 @@
 //! The service's metrics, rendered in the Prometheus text format:
 //! requests by method, route template and status, their latency per route,
-//! refused logins by reason, tokens issued and revoked, store errors, and
-//! the store's connection pool.
+//! refused logins by reason, tokens issued and revoked, registry events
+//! taken in and resynchronisations by outcome, store errors, and the
+//! store's connection pool.
 //!
 //! Every label value comes from a fixed set: route templates (never raw
 //! paths or ids), methods, statuses, token kinds, refusal reasons. The
@@ -51,6 +52,34 @@ struct PoolLabels {
     state: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// What became of the events in registries' notifications.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventOutcomes {
+    /// New, and taken in.
+    pub taken: u64,
+    /// Taken in before (a repeated delivery).
+    pub repeated: u64,
+    /// Unreadable, or nothing this service keeps (a `HEAD`, a blob's pull,
+    /// Tollgate's own calls).
+    pub ignored: u64,
+}
+
+/// How a scheduled resynchronisation of one registry ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResyncOutcome {
+    /// Every repository read and applied (or left to the next run).
+    Complete,
+    /// Some repositories failed; the others were applied.
+    Partial,
+    /// Nothing was read (the registry's catalog or the store failed).
+    Failed,
+}
+
 /// The kinds of credential this service issues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
@@ -90,6 +119,8 @@ pub struct Metrics {
     tokens_issued: [IssuedCounter; 3],
     /// Access and registry tokens (a registry JWT is never revoked).
     tokens_revoked: [Counter; 2],
+    registry_events: Family<OutcomeLabels, Counter>,
+    resyncs: Family<OutcomeLabels, Counter>,
     pool: Family<PoolLabels, Gauge>,
 }
 
@@ -127,6 +158,18 @@ impl Metrics {
             "Database errors met by this process (unreachable, full, corrupt)",
             STORE_ERRORS.clone(),
         );
+        let registry_events = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "tollgate_registry_events",
+            "Events in registries' notifications, by outcome (taken, repeated, ignored)",
+            registry_events.clone(),
+        );
+        let resyncs = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "tollgate_registry_resyncs",
+            "Scheduled resynchronisations of a registry, by outcome (complete, partial, failed)",
+            resyncs.clone(),
+        );
         let pool = Family::<PoolLabels, Gauge>::default();
         registry.register(
             "tollgate_store_pool_connections",
@@ -145,6 +188,8 @@ impl Metrics {
             }),
             tokens_revoked: [TokenKind::AccessToken, TokenKind::RegistryToken]
                 .map(|kind| of_kind(&tokens_revoked, kind)),
+            registry_events,
+            resyncs,
             pool,
         }
     }
@@ -181,6 +226,29 @@ impl Metrics {
         if let Some(counter) = self.tokens_revoked.get(kind as usize) {
             counter.inc_by(count);
         }
+    }
+
+    /// A delivery of registry events was taken in.
+    pub fn registry_events(&self, outcomes: EventOutcomes) {
+        for (outcome, count) in [
+            ("taken", outcomes.taken),
+            ("repeated", outcomes.repeated),
+            ("ignored", outcomes.ignored),
+        ] {
+            self.registry_events
+                .get_or_create(&OutcomeLabels { outcome })
+                .inc_by(count);
+        }
+    }
+
+    /// A scheduled resynchronisation of one registry ended so.
+    pub fn resynced(&self, outcome: ResyncOutcome) {
+        let outcome = match outcome {
+            ResyncOutcome::Complete => "complete",
+            ResyncOutcome::Partial => "partial",
+            ResyncOutcome::Failed => "failed",
+        };
+        self.resyncs.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     /// The text exposition, with the pool's use as of now.

@@ -29,6 +29,7 @@ use super::jwt::SELF_SUBJECT;
 use super::login::Denied;
 use crate::audit::Event;
 use crate::clock::Clock;
+use crate::ops::metrics::EventOutcomes;
 use crate::secrets::{digest, random_secret};
 use crate::store::{RegistryChange, Store, StoreError};
 
@@ -116,9 +117,14 @@ impl RegistryEvents {
         Self { store, clock }
     }
 
-    /// Takes in one delivery from `from`; answers how many events were new.
-    pub async fn take_in(&self, from: &Notifier, envelope: Envelope) -> Result<usize, StoreError> {
+    /// Takes in one delivery from `from`; answers what became of its events.
+    pub async fn take_in(
+        &self,
+        from: &Notifier,
+        envelope: Envelope,
+    ) -> Result<EventOutcomes, StoreError> {
         let now = self.clock.now();
+        let received = envelope.events.len() as u64;
         let changes: Vec<(String, RegistryChange)> = envelope
             .events
             .into_iter()
@@ -128,12 +134,19 @@ impl RegistryEvents {
                 Some((event.id, change))
             })
             .collect();
-        if changes.is_empty() {
-            return Ok(0);
-        }
-        self.store
-            .take_in_registry_changes(from.contract, &from.registry, &changes, now)
-            .await
+        let kept = changes.len() as u64;
+        let taken = if changes.is_empty() {
+            0
+        } else {
+            self.store
+                .take_in_registry_changes(from.contract, &from.registry, &changes, now)
+                .await? as u64
+        };
+        Ok(EventOutcomes {
+            taken,
+            repeated: kept - taken,
+            ignored: received - kept,
+        })
     }
 
     /// Connects the registry named `name` (the operator's `tollgate admin

@@ -25,6 +25,7 @@ use tollgate_api::repository::RepositoryName;
 use super::distribution::{Manifest, RegistryAddress, RegistryApi, RegistryApiError};
 use super::events::{valid_digest, valid_tag};
 use crate::clock::Clock;
+use crate::ops::metrics::{Metrics, ResyncOutcome};
 use crate::store::{ConnectedRegistry, RepositoryReading, SeenArtifact, Store, StoreError};
 
 /// What a resynchronisation found.
@@ -350,32 +351,37 @@ impl Resync {
         Ok(())
     }
 
-    /// Resynchronises every connected registry every `period`, for ever.
-    pub async fn run_periodically(self: Arc<Self>, period: Duration) {
+    /// Resynchronises every connected registry every `period`, for ever,
+    /// logging and counting (in `metrics`) how each ended.
+    pub async fn run_periodically(self: Arc<Self>, period: Duration, metrics: Arc<Metrics>) {
         let mut ticks = tokio::time::interval(period);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticks.tick().await;
         loop {
             ticks.tick().await;
-            match self.all().await {
-                Ok(outcomes) => {
-                    for (registry, outcome) in outcomes {
-                        match outcome {
-                            Ok(done) if done.complete() => {
-                                tracing::info!("resynchronised registry {}: {done}", registry.name)
-                            }
-                            Ok(done) => tracing::warn!(
-                                "resynchronised registry {} in part: {done}",
-                                registry.name
-                            ),
-                            Err(e) => tracing::warn!(
-                                "registry {} was not resynchronised: {e}",
-                                registry.name
-                            ),
-                        }
-                    }
+            let outcomes = match self.all().await {
+                Ok(outcomes) => outcomes,
+                Err(e) => {
+                    tracing::warn!("registries were not resynchronised: {e}");
+                    continue;
                 }
-                Err(e) => tracing::warn!("registries were not resynchronised: {e}"),
+            };
+            for (registry, outcome) in outcomes {
+                let ended = match outcome {
+                    Ok(done) if done.complete() => {
+                        tracing::info!("resynchronised registry {}: {done}", registry.name);
+                        ResyncOutcome::Complete
+                    }
+                    Ok(done) => {
+                        tracing::warn!("resynchronised registry {} in part: {done}", registry.name);
+                        ResyncOutcome::Partial
+                    }
+                    Err(e) => {
+                        tracing::warn!("registry {} was not resynchronised: {e}", registry.name);
+                        ResyncOutcome::Failed
+                    }
+                };
+                metrics.resynced(ended);
             }
         }
     }

@@ -88,6 +88,52 @@ async fn scrape(app: &TestApp) -> HashMap<Sample, f64> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn registry_events_and_resynchronisations_are_counted_by_outcome() {
+    const DIGEST: &str = "sha256:4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b";
+    let app = TestApp::spawn().await;
+    create_registry(&app, "counted").await;
+    // A push and a pull, then the same two delivered again.
+    for _ in 0..2 {
+        report_pushes(&app, "counted", &[("team/app", "v1", DIGEST)]).await;
+    }
+    let samples = scrape(&app).await;
+    let events = |outcome| {
+        value(
+            &samples,
+            "tollgate_registry_events_total",
+            &[("outcome", outcome)],
+        )
+    };
+    assert_eq!((events("taken"), events("repeated")), (2.0, 2.0));
+    // The registry is connected to an API nothing answers: every scheduled
+    // resynchronisation fails, and says so.
+    let resyncs = tokio::spawn(app.state.resync.clone().run_periodically(
+        std::time::Duration::from_millis(50),
+        app.state.metrics.clone(),
+    ));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let samples = scrape(&app).await;
+        let failed = samples
+            .iter()
+            .find(|(sample, _)| {
+                sample.name == "tollgate_registry_resyncs_total"
+                    && sample.labels == [("outcome".to_owned(), "failed".to_owned())]
+            })
+            .map_or(0.0, |(_, value)| *value);
+        if failed >= 1.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no failed resync counted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    resyncs.abort();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_known_traffic_by_route_status_and_kind() {
     let app = TestApp::spawn().await;
     let jwt = app.owner_token().await;

@@ -72,11 +72,12 @@ async fn take_in(
             "the body is not an envelope of registry events: {e}"
         ))
     })?;
-    state
+    let outcomes = state
         .registry_events
         .take_in(&notifier, envelope)
         .await
         .map_err(|e| unavailable(&e))?;
+    state.metrics.registry_events(outcomes);
     Ok(StatusCode::NO_CONTENT)
 }
 
