@@ -236,7 +236,7 @@ impl Resync {
         reading: &mut RegistryReading,
     ) -> Result<(), ResyncError> {
         let (contract, id) = (registry.contract, &registry.id);
-        let changes_before = self.store.repository_changes(contract, id, name).await?;
+        let version_before = self.store.repository_version(contract, id, name).await?;
         let known = self.store.repository_digests(contract, id, name).await?;
         let seen = if catalogued {
             self.tagged_artifacts(at, name, reading).await?
@@ -256,7 +256,7 @@ impl Resync {
         let applying = RepositoryReading {
             name,
             catalogued,
-            changes_before,
+            version_before,
             seen: &seen,
             gone: &gone,
         };

@@ -39,7 +39,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (
         9,
-        include_str!("../../migrations/0009_repository_change_counts.sql"),
+        include_str!("../../migrations/0009_repository_versions.sql"),
     ),
     (10, include_str!("../../migrations/0010_who_pushed.sql")),
     (11, include_str!("../../migrations/0011_blob_sightings.sql")),

@@ -579,10 +579,10 @@ fn statements<'a>(
             let mut statements = vec![
                 (
                     "INSERT INTO repositories (contract_number, registry_id, name, created_at, \
-                     push_count, pull_count, last_pushed_at, changes, created_by, last_pushed_by) \
-                     VALUES ($1, $2, $3, $4, 1, 0, $4, 1, $5, $5) \
+                     push_count, pull_count, last_pushed_at, created_by, last_pushed_by, version) \
+                     VALUES ($1, $2, $3, $4, 1, 0, $4, $5, $5, $6) \
                      ON CONFLICT (contract_number, registry_id, name) DO UPDATE SET \
-                     changes = repositories.changes + 1, \
+                     version = $6, \
                      created_by = CASE WHEN $4 < repositories.created_at THEN $5 \
                      ELSE repositories.created_by END, \
                      created_at = CASE WHEN $4 < repositories.created_at THEN $4 \
@@ -598,6 +598,7 @@ fn statements<'a>(
                             Param::str(repository),
                             Param::int(*at),
                             Param::opt_str(by.as_deref()),
+                            Param::int(new_version()),
                         ],
                     ),
                 ),
@@ -698,22 +699,29 @@ fn statements<'a>(
     }
 }
 
-/// Counts a change to a repository's artifacts or tags (see
-/// [`Store::repository_changes`]).
+/// Gives a repository a new version: its artifacts or tags changed (see
+/// [`Store::repository_version`]).
 fn changed<'a>(
     contract: ContractNumber,
     registry: &'a RegistryId,
     repository: &'a str,
 ) -> (&'static str, Vec<Param<'a>>) {
     (
-        "UPDATE repositories SET changes = changes + 1 \
-         WHERE contract_number = $1 AND registry_id = $2 AND name = $3",
+        "UPDATE repositories SET version = $1 \
+         WHERE contract_number = $2 AND registry_id = $3 AND name = $4",
         vec![
+            Param::int(new_version()),
             Param::contract(contract),
             Param::str(registry.as_str()),
             Param::str(repository),
         ],
     )
+}
+
+/// A repository version no other is likely to have had: 63 random bits.
+pub(super) fn new_version() -> i64 {
+    use rand_core::{OsRng, RngCore};
+    (OsRng.next_u64() >> 1) as i64
 }
 
 struct Digest {

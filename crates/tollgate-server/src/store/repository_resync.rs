@@ -3,10 +3,12 @@
 //! from the registry's API, in a transaction of its own.
 //!
 //! Events keep arriving while a registry is read. Every event that changes
-//! a repository's artifacts or tags moves the repository's change count;
-//! what was read is applied only if the count is still the one noted before
-//! the read began, and the check takes the repository's row for the rest of
-//! the transaction, so that an event is never undone by an older reading.
+//! a repository's artifacts or tags gives the repository a new random
+//! version; what was read is applied only if the version is still the one
+//! noted before the read began, and the check takes the repository's row
+//! for the rest of the transaction, so that an event is never undone by an
+//! older reading. (Random rather than counted: a repository deleted and
+//! pushed again starts a new row, which must not repeat an old version.)
 //! Blobs are recounted the same way: what the reading found, and what
 //! events reported since it began, stay.
 
@@ -17,7 +19,7 @@ use tollgate_api::registry_rules::RegistryId;
 
 use super::columns::Columns;
 use super::query::{FromRow, Param, bind};
-use super::repositories::sum_storage;
+use super::repositories::{new_version, sum_storage};
 use super::{Store, StoreResult};
 
 /// An artifact as a registry's API shows it, with the tags pointing at it.
@@ -36,8 +38,8 @@ pub struct RepositoryReading<'a> {
     /// Whether the registry's catalog lists it: its tags then become
     /// exactly the ones seen.
     pub catalogued: bool,
-    /// Its change count before the read began (`None`: no row then).
-    pub changes_before: Option<i64>,
+    /// Its version before the read began (`None`: no row then).
+    pub version_before: Option<i64>,
     /// Its tagged artifacts.
     pub seen: &'a [SeenArtifact],
     /// Digests the store knew that the registry no longer has.
@@ -45,9 +47,9 @@ pub struct RepositoryReading<'a> {
 }
 
 impl Store {
-    /// How many times events have changed a repository's artifacts or
-    /// tags; `None` if the store has no such repository.
-    pub async fn repository_changes(
+    /// The version of a repository's artifacts and tags (see the module
+    /// doc); `None` if the store has no such repository.
+    pub async fn repository_version(
         &self,
         contract: ContractNumber,
         registry: &RegistryId,
@@ -58,14 +60,14 @@ impl Store {
             Param::str(registry.as_str()),
             Param::str(name),
         ];
-        let row: Option<Changes> = self
+        let row: Option<Version> = self
             .read_optional(
-                "SELECT changes FROM repositories WHERE contract_number = $1 \
+                "SELECT version FROM repositories WHERE contract_number = $1 \
                  AND registry_id = $2 AND name = $3",
                 &params,
             )
             .await?;
-        Ok(row.map(|row| row.changes))
+        Ok(row.map(|row| row.version))
     }
 
     /// The repositories that hold artifacts, by name.
@@ -90,7 +92,7 @@ impl Store {
     /// become the ones seen, and the artifacts gone are removed. Counts and
     /// times of known artifacts stay as the events made them. Answers
     /// `false`, changing nothing, if an event changed the repository since
-    /// `reading.changes_before` was noted (the next run reads it again).
+    /// `reading.version_before` was noted (the next run reads it again).
     pub async fn resync_repository(
         &self,
         contract: ContractNumber,
@@ -109,18 +111,18 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         // The claim comes first: it takes the repository's row (or its
         // key) until the commit, so events wait for this transaction.
-        let claim = match reading.changes_before {
-            Some(changes) => (
-                "UPDATE repositories SET changes = changes WHERE contract_number = $1 \
-                 AND registry_id = $2 AND name = $3 AND changes = $4",
-                with(key(), [Param::int(changes)]),
+        let claim = match reading.version_before {
+            Some(version) => (
+                "UPDATE repositories SET version = version WHERE contract_number = $1 \
+                 AND registry_id = $2 AND name = $3 AND version = $4",
+                with(key(), [Param::int(version)]),
             ),
             None if reading.seen.is_empty() => return Ok(true),
             None => (
                 "INSERT INTO repositories (contract_number, registry_id, name, created_at, \
-                 push_count, pull_count, last_pushed_at, changes) VALUES ($1, $2, $3, $4, 1, 0, $4, 0) \
+                 push_count, pull_count, last_pushed_at, version) VALUES ($1, $2, $3, $4, 1, 0, $4, $5) \
                  ON CONFLICT (contract_number, registry_id, name) DO NOTHING",
-                with(key(), [Param::int(now)]),
+                with(key(), [Param::int(now), Param::int(new_version())]),
             ),
         };
         let claimed = bind(sqlx::query(claim.0), &claim.1)
@@ -262,14 +264,14 @@ fn with<'a, const N: usize>(mut params: Vec<Param<'a>>, more: [Param<'a>; N]) ->
     params
 }
 
-struct Changes {
-    changes: i64,
+struct Version {
+    version: i64,
 }
 
-impl FromRow for Changes {
+impl FromRow for Version {
     fn from_row(row: &impl Columns) -> StoreResult<Self> {
-        Ok(Changes {
-            changes: row.get("changes")?,
+        Ok(Version {
+            version: row.get("version")?,
         })
     }
 }

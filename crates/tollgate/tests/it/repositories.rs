@@ -12,6 +12,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tollgate_api::auth::ContractNumber;
 use tollgate_api::registry_rules::{RegistryId, RegistryName};
+use tollgate_server::audit::Event;
 use tollgate_server::clock::Clock;
 use tollgate_server::config::DEFAULT_ISSUER;
 use tollgate_server::registry::events::RegistryEvents;
@@ -296,16 +297,16 @@ async fn an_event_taken_in_while_a_repository_is_read_is_never_undone_by_the_res
         size: 400,
         tags: vec!["v1".into()],
     }];
-    let reading = |changes_before| RepositoryReading {
+    let reading = |version_before| RepositoryReading {
         name: "team/app",
         catalogued: true,
-        changes_before,
+        version_before,
         seen: &seen,
         gone: &[],
     };
     let before = app
         .store
-        .repository_changes(contract, &registry, "team/app")
+        .repository_version(contract, &registry, "team/app")
         .await
         .unwrap();
     assert!(before.is_some());
@@ -335,7 +336,7 @@ async fn an_event_taken_in_while_a_repository_is_read_is_never_undone_by_the_res
     // A reading begun after the event is applied: the registry shows v1 only.
     let now = app
         .store
-        .repository_changes(contract, &registry, "team/app")
+        .repository_version(contract, &registry, "team/app")
         .await
         .unwrap();
     assert_ne!(now, before);
@@ -349,6 +350,51 @@ async fn an_event_taken_in_while_a_repository_is_read_is_never_undone_by_the_res
         app.owner_json(&artifact).await["properties"]["tags"],
         json!(["v1"])
     );
+    // Pushed once, deleted and pushed once again while a reading of it was
+    // made: the new repository's version is not the old one's (a count
+    // would be 1 both times), so the reading of the old one is not applied.
+    let pushed = |id: &str, tag: &str| json!([manifest_push(id, "again/app", tag)]);
+    let sent = notify(&app, "holding", &secret, pushed("e10", "old")).await;
+    assert_eq!(sent.status(), StatusCode::NO_CONTENT);
+    let noted = app
+        .store
+        .repository_version(contract, &registry, "again/app")
+        .await
+        .unwrap();
+    let deleted = Event::by_operator(
+        Some(contract),
+        0,
+        "repository.deleted",
+        ("repository", "again/app"),
+        json!({}),
+    );
+    assert!(
+        app.store
+            .delete_repository(contract, &registry, "again/app", &deleted)
+            .await
+            .unwrap()
+    );
+    let sent = notify(&app, "holding", &secret, pushed("e11", "new")).await;
+    assert_eq!(sent.status(), StatusCode::NO_CONTENT);
+    let stale = RepositoryReading {
+        name: "again/app",
+        version_before: noted,
+        ..reading(None)
+    };
+    let applied = app
+        .store
+        .resync_repository(contract, &registry, &stale, 0)
+        .await
+        .unwrap();
+    assert!(
+        !applied,
+        "a reading of the deleted repository is not applied"
+    );
+    let again = format!("{CR}/registries/{id}/repositories/again%2Fapp/artifacts/{DIGEST}");
+    assert_eq!(
+        app.owner_json(&again).await["properties"]["tags"],
+        json!(["new"])
+    );
     // A repository unknown when the read began, pushed to meanwhile: the
     // event's repository stays as the event made it.
     let sent = notify(
@@ -361,7 +407,7 @@ async fn an_event_taken_in_while_a_repository_is_read_is_never_undone_by_the_res
     assert_eq!(sent.status(), StatusCode::NO_CONTENT);
     let unknown_then = RepositoryReading {
         name: "late/one",
-        changes_before: None,
+        version_before: None,
         ..reading(None)
     };
     let applied = app
