@@ -158,7 +158,9 @@ impl Resync {
     pub async fn registry(&self, registry: &ConnectedRegistry) -> Result<Resynced, ResyncError> {
         let (contract, id) = (registry.contract, &registry.id);
         let at = RegistryAddress::of(registry, &self.domain);
-        let began = self.clock.now();
+        // By the database's clock, which stamps the blobs events report
+        // on every node.
+        let began = self.store.database_now().await?;
         let catalog = self.api.catalog(&at).await?;
         let mut reading = RegistryReading {
             known_blobs: self.store.registry_blob_digests(contract, id).await?,

@@ -176,6 +176,17 @@ impl Backend {
             Backend::Postgres => 16,
         }
     }
+
+    /// A query of the database's own clock, in Unix seconds (`now`): the
+    /// one clock every node shares.
+    fn clock_sql(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SELECT CAST(strftime('%s', 'now') AS BIGINT) AS now",
+            Backend::Postgres => {
+                "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT) AS now"
+            }
+        }
+    }
 }
 
 /// The connection pool's use at one moment.
@@ -253,6 +264,24 @@ impl Store {
             store.reads = sqlite_reads::SqliteReads::for_url(&url).map(std::sync::Arc::new);
         }
         Ok(store)
+    }
+
+    /// The database's clock, in Unix seconds: comparable across nodes,
+    /// whatever their own clocks say.
+    pub async fn database_now(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(self.backend.clock_sql())
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// [`Self::database_now`], read in `tx`.
+    pub(super) async fn database_now_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(self.backend.clock_sql())
+            .fetch_one(&mut **tx)
+            .await?)
     }
 
     /// The highest migration applied (0 for an empty database).

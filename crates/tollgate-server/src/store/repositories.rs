@@ -153,6 +153,9 @@ impl Store {
         now: i64,
     ) -> StoreResult<usize> {
         let mut tx = self.pool().begin().await?;
+        // When blobs were seen, by the clock a resynchronisation on any
+        // node compares with.
+        let seen_at = self.database_now_in(&mut tx).await?;
         let mut taken = 0;
         let mut storage_delta: i64 = 0;
         // Blobs last and by digest, so that transactions that store the
@@ -193,7 +196,7 @@ impl Store {
                 _ => None,
             };
             if let RegistryChange::BlobStored { digest, size } = change {
-                if store_blob(&mut tx, contract, registry, digest, *size, now).await? {
+                if store_blob(&mut tx, contract, registry, digest, *size, seen_at).await? {
                     storage_delta += *size;
                 }
                 continue;
@@ -462,8 +465,9 @@ fn blob_order(change: &RegistryChange) -> Option<&str> {
     }
 }
 
-/// Notes that the registry stores a blob, seen `now`; answers whether it
-/// is new to the registry (and so adds to its storage usage).
+/// Notes that the registry stores a blob, seen at `now` (the database's
+/// clock); answers whether it is new to the registry (and so adds to its
+/// storage usage).
 async fn store_blob(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     contract: ContractNumber,

@@ -196,10 +196,11 @@ impl Store {
 
     /// Recounts a registry's blobs from what its manifests reference
     /// (`blobs`, read from its API; a new one at the size given, a known one
-    /// keeps its own): each is noted as seen `now`, in small transactions;
-    /// then, with `forget_since`, the blobs seen neither by this reading
-    /// nor by an event since then are forgotten; and the storage usage is
-    /// summed again.
+    /// keeps its own): each is noted as seen now, in small transactions;
+    /// then, with `forget_since` (by [`Store::database_now`], the clock
+    /// deliveries stamp blobs with on every node), the blobs seen neither
+    /// by this reading nor by an event since then are forgotten; and the
+    /// storage usage is summed again and stamped `now`.
     pub async fn recount_storage(
         &self,
         contract: ContractNumber,
@@ -211,13 +212,14 @@ impl Store {
         let blobs: Vec<(&String, &i64)> = blobs.iter().collect();
         for batch in blobs.chunks(BLOBS_PER_TRANSACTION) {
             let mut tx = self.pool().begin().await?;
+            let seen_at = self.database_now_in(&mut tx).await?;
             for (digest, size) in batch {
                 let params = [
                     Param::contract(contract),
                     Param::str(registry.as_str()),
                     Param::str(digest),
                     Param::int(**size),
-                    Param::int(now),
+                    Param::int(seen_at),
                 ];
                 bind(
                     sqlx::query(

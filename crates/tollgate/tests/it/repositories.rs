@@ -241,34 +241,26 @@ async fn a_recount_keeps_the_blobs_reported_since_it_began_and_forgets_the_rest(
             "url": format!("http://registry/v2/team/app/blobs/{layer}")},
         "request": {"id": "r", "method": "PUT", "useragent": "test"}, "actor": {"name": "ci"}
     });
+    // A recount began (by the database's clock, as on any node)...
+    let began = app.store.database_now().await.unwrap();
+    // ...and meanwhile a blob is reported.
     let sent = notify(&app, "holding", &secret, json!([blob_push])).await;
     assert_eq!(sent.status(), StatusCode::NO_CONTENT);
     let registry_path = format!("{CR}/registries/{id}");
     let usage = || app.owner_json(&registry_path);
     assert_eq!(usage().await["properties"]["storageUsage"]["bytes"], 1000);
-    let reported_at = app.clock.now();
-    // A recount that began when the blob was reported keeps it, though no
-    // manifest it read references it (its push may still be under way)...
+    // The recount keeps it, though no manifest it read references it (its
+    // push may still be under way)...
+    let now = app.clock.now();
     app.store
-        .recount_storage(
-            contract,
-            &registry,
-            &BTreeMap::new(),
-            Some(reported_at),
-            reported_at,
-        )
+        .recount_storage(contract, &registry, &BTreeMap::new(), Some(began), now)
         .await
         .unwrap();
     assert_eq!(usage().await["properties"]["storageUsage"]["bytes"], 1000);
-    // ...and one that began later forgets it.
+    // ...and one that began after the report forgets it.
+    let later = app.store.database_now().await.unwrap() + 1;
     app.store
-        .recount_storage(
-            contract,
-            &registry,
-            &BTreeMap::new(),
-            Some(reported_at + 1),
-            reported_at + 1,
-        )
+        .recount_storage(contract, &registry, &BTreeMap::new(), Some(later), now)
         .await
         .unwrap();
     assert_eq!(usage().await["properties"]["storageUsage"]["bytes"], 0);
