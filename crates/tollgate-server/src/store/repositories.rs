@@ -154,8 +154,12 @@ impl Store {
     ) -> StoreResult<usize> {
         let mut tx = self.pool().begin().await?;
         // When blobs were seen, by the clock a resynchronisation on any
-        // node compares with.
-        let seen_at = self.database_now_in(&mut tx).await?;
+        // node compares with (read only for a delivery that has blobs).
+        let seen_at = if changes.iter().any(|(_, c)| blob_order(c).is_some()) {
+            self.database_now_in(&mut tx).await?
+        } else {
+            now
+        };
         let mut taken = 0;
         let mut storage_delta: i64 = 0;
         // Blobs last and by digest, so that transactions that store the
