@@ -146,7 +146,9 @@ impl RegistryApi {
         let mut names = Vec::new();
         let mut next = Some(format!("{}/v2/_catalog?n={CATALOG_PAGE}", at.url));
         while let Some(url) = next.take() {
-            let response = self.send(self.http.get(&url).bearer_auth(&token)).await?;
+            let response = found(self.http.get(&url).bearer_auth(&token), &url)
+                .await?
+                .ok_or_else(|| RegistryApiError(format!("{url} answered 404 Not Found")))?;
             next = next_page(&at.url, response.headers().get(LINK)).filter(|n| *n != url);
             let page: Catalog = response
                 .json()
@@ -174,12 +176,9 @@ impl RegistryApi {
     ) -> Result<Vec<String>, RegistryApiError> {
         let token = self.token(at, "repository", repository, &["pull"]);
         let url = format!("{}/v2/{repository}/tags/list", at.url);
-        let response = self.http.get(&url).bearer_auth(&token).send().await;
-        let response = response.map_err(|e| RegistryApiError(format!("{url}: {e}")))?;
-        if response.status() == StatusCode::NOT_FOUND {
+        let Some(response) = found(self.http.get(&url).bearer_auth(&token), &url).await? else {
             return Ok(Vec::new());
-        }
-        let response = ok(response, &url)?;
+        };
         let tags: Tags = response
             .json()
             .await
@@ -196,18 +195,10 @@ impl RegistryApi {
     ) -> Result<Option<Manifest>, RegistryApiError> {
         let token = self.token(at, "repository", repository, &["pull"]);
         let url = format!("{}/v2/{repository}/manifests/{reference}", at.url);
-        let response = self
-            .http
-            .get(&url)
-            .bearer_auth(&token)
-            .header(ACCEPT, MANIFEST_ACCEPT)
-            .send()
-            .await
-            .map_err(|e| RegistryApiError(format!("{url}: {e}")))?;
-        if response.status() == StatusCode::NOT_FOUND {
+        let request = self.http.get(&url).bearer_auth(&token);
+        let Some(mut response) = found(request.header(ACCEPT, MANIFEST_ACCEPT), &url).await? else {
             return Ok(None);
-        }
-        let mut response = ok(response, &url)?;
+        };
         let header = |name: &str| {
             response
                 .headers()
@@ -258,17 +249,9 @@ impl RegistryApi {
     ) -> Result<Option<i64>, RegistryApiError> {
         let token = self.token(at, "repository", repository, &["pull"]);
         let url = format!("{}/v2/{repository}/blobs/{digest}", at.url);
-        let response = self
-            .http
-            .head(&url)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .map_err(|e| RegistryApiError(format!("{url}: {e}")))?;
-        if response.status() == StatusCode::NOT_FOUND {
+        let Some(response) = found(self.http.head(&url).bearer_auth(&token), &url).await? else {
             return Ok(None);
-        }
-        let response = ok(response, &url)?;
+        };
         let size = response
             .headers()
             .get(CONTENT_LENGTH)
@@ -288,17 +271,10 @@ impl RegistryApi {
     ) -> Result<(), RegistryApiError> {
         let token = self.token(at, "repository", repository, &["delete"]);
         let url = format!("{}/v2/{repository}/manifests/{digest}", at.url);
-        let response = self
-            .http
-            .delete(&url)
-            .bearer_auth(&token)
-            .send()
+        // A manifest already gone (404) is no error.
+        found(self.http.delete(&url).bearer_auth(&token), &url)
             .await
-            .map_err(|e| RegistryApiError(format!("{url}: {e}")))?;
-        if response.status() == StatusCode::NOT_FOUND {
-            return Ok(());
-        }
-        ok(response, &url).map(|_| ())
+            .map(|_| ())
     }
 
     fn token(&self, at: &RegistryAddress, type_: &str, name: &str, actions: &[&str]) -> String {
@@ -309,18 +285,6 @@ impl RegistryApi {
         }];
         self.issuer
             .own_access_token(&at.service, access, self.clock.now())
-    }
-
-    async fn send(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, RegistryApiError> {
-        let response = request
-            .send()
-            .await
-            .map_err(|e| RegistryApiError(e.to_string()))?;
-        let url = response.url().to_string();
-        ok(response, &url)
     }
 }
 
@@ -340,6 +304,22 @@ fn references(body: &[u8]) -> (Vec<String>, Vec<String>) {
         .filter_map(Descriptor::stored_blob)
         .collect();
     (blobs, manifests)
+}
+
+/// The answer to `request` (to `url`): `None` if the registry answers
+/// 404, an error if it cannot be reached or answers another failure.
+async fn found(
+    request: reqwest::RequestBuilder,
+    url: &str,
+) -> Result<Option<reqwest::Response>, RegistryApiError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| RegistryApiError(format!("{url}: {e}")))?;
+    if response.status() == StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    ok(response, url).map(Some)
 }
 
 /// The response, if its status is a success.

@@ -167,23 +167,36 @@ impl Resync {
             blobs: BTreeMap::new(),
             done: Resynced::default(),
         };
-        let mut catalogued = HashSet::new();
-        for name in catalog {
-            let Ok(name) = RepositoryName::parse("repository", &name) else {
-                continue;
-            };
-            self.repository_or_failure(&at, registry, name.as_str(), true, &mut reading)
-                .await;
-            catalogued.insert(name.as_str().to_owned());
-        }
-        for name in self
+        // (name, whether the catalog lists it)
+        let mut repositories: Vec<(String, bool)> = catalog
+            .iter()
+            .filter_map(|name| RepositoryName::parse("repository", name).ok())
+            .map(|name| (name.as_str().to_owned(), true))
+            .collect();
+        let catalogued: HashSet<String> = repositories.iter().map(|(n, _)| n.clone()).collect();
+        let known = self
             .store
             .repositories_holding_artifacts(contract, id)
-            .await?
-        {
-            if !catalogued.contains(&name) {
-                self.repository_or_failure(&at, registry, &name, false, &mut reading)
-                    .await;
+            .await?;
+        repositories.extend(
+            known
+                .into_iter()
+                .filter(|name| !catalogued.contains(name))
+                .map(|name| (name, false)),
+        );
+        for (name, catalogued) in &repositories {
+            let read = self
+                .repository(&at, registry, name, *catalogued, &mut reading)
+                .await;
+            if let Err(e) = read {
+                tracing::warn!(
+                    "registry {}: repository {name} not resynchronised: {e}",
+                    registry.name
+                );
+                let done = &mut reading.done;
+                done.failed += 1;
+                done.first_failure
+                    .get_or_insert_with(|| format!("{name}: {e}"));
             }
         }
         let RegistryReading {
@@ -198,30 +211,6 @@ impl Resync {
             .recount_storage(contract, id, &blobs, forget_since, self.clock.now())
             .await?;
         Ok(done)
-    }
-
-    /// [`Self::repository`], its failure counted rather than returned.
-    async fn repository_or_failure(
-        &self,
-        at: &RegistryAddress,
-        registry: &ConnectedRegistry,
-        name: &str,
-        catalogued: bool,
-        reading: &mut RegistryReading,
-    ) {
-        if let Err(e) = self
-            .repository(at, registry, name, catalogued, reading)
-            .await
-        {
-            tracing::warn!(
-                "registry {}: repository {name} not resynchronised: {e}",
-                registry.name
-            );
-            let done = &mut reading.done;
-            done.failed += 1;
-            done.first_failure
-                .get_or_insert_with(|| format!("{name}: {e}"));
-        }
     }
 
     /// Reads one repository from the registry and applies it, unless an

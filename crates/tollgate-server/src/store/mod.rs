@@ -269,18 +269,16 @@ impl Store {
     /// The database's clock, in Unix seconds: comparable across nodes,
     /// whatever their own clocks say.
     pub async fn database_now(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(self.backend.clock_sql())
-            .fetch_one(&self.pool)
-            .await?)
+        self.database_now_on(&self.pool).await
     }
 
-    /// [`Self::database_now`], read in `tx`.
-    pub(super) async fn database_now_in(
+    /// [`Self::database_now`], read on `on` (a transaction's connection).
+    pub(super) async fn database_now_on<'e>(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        on: impl sqlx::Executor<'e, Database = sqlx::Any>,
     ) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(self.backend.clock_sql())
-            .fetch_one(&mut **tx)
+            .fetch_one(on)
             .await?)
     }
 

@@ -17,7 +17,7 @@ use sqlx::query::Query;
 use tollgate_api::auth::ContractNumber;
 
 use super::audit::{AuditEvent, insert_events};
-use super::columns::Columns;
+use super::columns::{Column, Columns};
 use super::{Change, Store, StoreResult};
 
 /// One bound value: text or an integer, either possibly `NULL`.
@@ -160,6 +160,15 @@ impl Store {
     pub(super) async fn execute(&self, sql: &str, params: &[Param<'_>]) -> StoreResult<u64> {
         let done = bind(sqlx::query(sql), params).execute(self.pool()).await?;
         Ok(done.rows_affected())
+    }
+}
+
+/// The one column of a query, selected `AS value`.
+pub(super) struct Single<T>(pub(super) T);
+
+impl<T: Column> FromRow for Single<T> {
+    fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        Ok(Single(row.get("value")?))
     }
 }
 

@@ -11,7 +11,7 @@ use tollgate_api::registry_rules::RegistryId;
 
 use super::audit::{AuditEvent, insert_events};
 use super::columns::Columns;
-use super::query::{FromRow, Param, bind};
+use super::query::{FromRow, Param, Single, bind};
 use super::registries::escape_like;
 use super::{Store, StoreResult};
 
@@ -156,7 +156,7 @@ impl Store {
         // When blobs were seen, by the clock a resynchronisation on any
         // node compares with (read only for a delivery that has blobs).
         let seen_at = if changes.iter().any(|(_, c)| blob_order(c).is_some()) {
-            self.database_now_in(&mut tx).await?
+            self.database_now_on(&mut *tx).await?
         } else {
             now
         };
@@ -413,14 +413,14 @@ impl Store {
             Param::str(registry.as_str()),
             Param::str(repository),
         ];
-        let rows: Vec<Digest> = self
+        let rows: Vec<Single<String>> = self
             .read_all(
-                "SELECT digest FROM artifacts WHERE contract_number = $1 \
+                "SELECT digest AS value FROM artifacts WHERE contract_number = $1 \
                  AND registry_id = $2 AND repository = $3",
                 &params,
             )
             .await?;
-        Ok(rows.into_iter().map(|row| row.digest).collect())
+        Ok(rows.into_iter().map(|Single(digest)| digest).collect())
     }
 
     /// Forgets the ids of events taken in before `before` (a repeated
@@ -730,18 +730,6 @@ fn changed<'a>(
 pub(super) fn new_version() -> i64 {
     use rand_core::{OsRng, RngCore};
     (OsRng.next_u64() >> 1) as i64
-}
-
-struct Digest {
-    digest: String,
-}
-
-impl FromRow for Digest {
-    fn from_row(row: &impl Columns) -> StoreResult<Self> {
-        Ok(Digest {
-            digest: row.get("digest")?,
-        })
-    }
 }
 
 /// An artifact with one of its tags (or none), as `read_tagged` joins them.

@@ -17,8 +17,7 @@ use std::collections::{BTreeMap, HashSet};
 use tollgate_api::auth::ContractNumber;
 use tollgate_api::registry_rules::RegistryId;
 
-use super::columns::Columns;
-use super::query::{FromRow, Param, bind};
+use super::query::{Param, Single, bind};
 use super::repositories::{new_version, sum_storage};
 use super::{Store, StoreResult};
 
@@ -60,14 +59,14 @@ impl Store {
             Param::str(registry.as_str()),
             Param::str(name),
         ];
-        let row: Option<Version> = self
+        let row: Option<Single<i64>> = self
             .read_optional(
-                "SELECT version FROM repositories WHERE contract_number = $1 \
+                "SELECT version AS value FROM repositories WHERE contract_number = $1 \
                  AND registry_id = $2 AND name = $3",
                 &params,
             )
             .await?;
-        Ok(row.map(|row| row.version))
+        Ok(row.map(|Single(version)| version))
     }
 
     /// The repositories that hold artifacts, by name.
@@ -77,14 +76,14 @@ impl Store {
         registry: &RegistryId,
     ) -> StoreResult<Vec<String>> {
         let params = [Param::contract(contract), Param::str(registry.as_str())];
-        let rows: Vec<Named> = self
+        let rows: Vec<Single<String>> = self
             .read_all(
-                "SELECT DISTINCT repository FROM artifacts \
+                "SELECT DISTINCT repository AS value FROM artifacts \
                  WHERE contract_number = $1 AND registry_id = $2 ORDER BY repository",
                 &params,
             )
             .await?;
-        Ok(rows.into_iter().map(|row| row.repository).collect())
+        Ok(rows.into_iter().map(|Single(name)| name).collect())
     }
 
     /// Applies what was read of one repository: artifacts unknown so far
@@ -185,13 +184,13 @@ impl Store {
         registry: &RegistryId,
     ) -> StoreResult<HashSet<String>> {
         let params = [Param::contract(contract), Param::str(registry.as_str())];
-        let rows: Vec<Blob> = self
+        let rows: Vec<Single<String>> = self
             .read_all(
-                "SELECT digest FROM registry_blobs WHERE contract_number = $1 AND registry_id = $2",
+                "SELECT digest AS value FROM registry_blobs WHERE contract_number = $1 AND registry_id = $2",
                 &params,
             )
             .await?;
-        Ok(rows.into_iter().map(|row| row.digest).collect())
+        Ok(rows.into_iter().map(|Single(digest)| digest).collect())
     }
 
     /// Recounts a registry's blobs from what its manifests reference
@@ -212,7 +211,7 @@ impl Store {
         let blobs: Vec<(&String, &i64)> = blobs.iter().collect();
         for batch in blobs.chunks(BLOBS_PER_TRANSACTION) {
             let mut tx = self.pool().begin().await?;
-            let seen_at = self.database_now_in(&mut tx).await?;
+            let seen_at = self.database_now_on(&mut *tx).await?;
             for (digest, size) in batch {
                 let params = [
                     Param::contract(contract),
@@ -264,40 +263,4 @@ const BLOBS_PER_TRANSACTION: usize = 500;
 fn with<'a, const N: usize>(mut params: Vec<Param<'a>>, more: [Param<'a>; N]) -> Vec<Param<'a>> {
     params.extend(more);
     params
-}
-
-struct Version {
-    version: i64,
-}
-
-impl FromRow for Version {
-    fn from_row(row: &impl Columns) -> StoreResult<Self> {
-        Ok(Version {
-            version: row.get("version")?,
-        })
-    }
-}
-
-struct Named {
-    repository: String,
-}
-
-impl FromRow for Named {
-    fn from_row(row: &impl Columns) -> StoreResult<Self> {
-        Ok(Named {
-            repository: row.get("repository")?,
-        })
-    }
-}
-
-struct Blob {
-    digest: String,
-}
-
-impl FromRow for Blob {
-    fn from_row(row: &impl Columns) -> StoreResult<Self> {
-        Ok(Blob {
-            digest: row.get("digest")?,
-        })
-    }
 }
